@@ -1,0 +1,17 @@
+/** `npm run policies:check [folder]`: prints OK or every error, exits non-zero on error. */
+import { formatIssue, loadPolicies, PolicyError } from './loader.js';
+
+const dir = process.argv[2];
+try {
+  const policies = loadPolicies(dir);
+  for (const w of policies.warnings) console.warn(`warning:${formatIssue(w)}`);
+  console.log(
+    `OK: ${policies.dir}: ${policies.identityProviders.length} identity providers, ${policies.relyingParties.length} services, ${policies.levels.allVectors().length} levels`,
+  );
+} catch (e) {
+  if (e instanceof PolicyError) {
+    console.error(e.message);
+    process.exit(1);
+  }
+  throw e;
+}

@@ -1,0 +1,17 @@
+/** The trust framework as data: the one public face of @idbroker/policies. */
+export { loadPolicies, defaultPoliciesDir, PolicyError, formatIssue } from './loader.js';
+export type { Policies, PolicyIssue, LoadOptions } from './loader.js';
+export { Levels, LevelError } from './levels.js';
+export type { Vector } from './levels.js';
+export { attributeNameSchema, extraAttributeSchema } from './schema.js';
+export type {
+  AttributeName,
+  AuthenticationLevel,
+  BrokerPolicy,
+  ConfidenceLevel,
+  ExtraAttributeName,
+  IdentityProviderPolicy,
+  LevelsFile,
+  RelyingPartyPolicy,
+  SecretRef,
+} from './schema.js';

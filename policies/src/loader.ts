@@ -1,0 +1,251 @@
+/**
+ * Loads and validates the trust framework. Every error names the file, the field path and
+ * what is wrong, so an operator can fix the policy without reading code.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { LevelError, Levels } from './levels.js';
+import {
+  brokerPolicySchema,
+  identityProviderSchema,
+  levelsSchema,
+  relyingPartySchema,
+  type BrokerPolicy,
+  type IdentityProviderPolicy,
+  type RelyingPartyPolicy,
+  type SecretRef,
+} from './schema.js';
+
+/** The policies folder shipped with the project. */
+export const defaultPoliciesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface PolicyIssue {
+  /** Path of the file, relative to the policies folder. */
+  file: string;
+  /** Dotted path of the field, e.g. "certified.confidence" or "redirect_uris.0". Empty for the whole file. */
+  field: string;
+  message: string;
+}
+
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+  constructor(readonly issues: PolicyIssue[]) {
+    super(`The policies are not valid:\n${issues.map(formatIssue).join('\n')}`);
+  }
+}
+
+export function formatIssue(issue: PolicyIssue): string {
+  return `  ${issue.file}${issue.field ? ` (${issue.field})` : ''}: ${issue.message}`;
+}
+
+export interface Policies {
+  /** Absolute path of the folder the policies came from. */
+  readonly dir: string;
+  readonly levels: Levels;
+  readonly broker: BrokerPolicy;
+  readonly identityProviders: readonly IdentityProviderPolicy[];
+  readonly relyingParties: readonly RelyingPartyPolicy[];
+  /** Problems that do not stop the broker (e.g. an expired certification: that IdP is not offered). */
+  readonly warnings: readonly PolicyIssue[];
+  identityProvider(id: string): IdentityProviderPolicy | undefined;
+  relyingParty(clientId: string): RelyingPartyPolicy | undefined;
+  /** Read a key or secret reference (file relative to the policies folder, or an environment variable). */
+  readSecret(ref: SecretRef): string;
+  /** The service's public keys (inline, from jwks_file), or undefined when it uses jwks_uri or a secret. */
+  relyingPartyJwks(rp: RelyingPartyPolicy): { keys: Record<string, unknown>[] } | undefined;
+}
+
+export interface LoadOptions {
+  /** "Now", for certification expiry warnings. Default: the current time. */
+  now?: Date;
+  /** Environment for `env` secret references. Default: process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOptions = {}): Policies {
+  const root = resolve(dir);
+  const env = options.env ?? process.env;
+  const now = options.now ?? new Date();
+  const issues: PolicyIssue[] = [];
+  const warnings: PolicyIssue[] = [];
+  const rel = (path: string) => relative(root, path) || path;
+
+  function readYaml<S extends z.ZodType>(path: string, schema: S): z.infer<S> | undefined {
+    const file = rel(path);
+    if (!existsSync(path)) {
+      issues.push({ file, field: '', message: 'the file is missing' });
+      return undefined;
+    }
+    const doc = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const line = e.linePos?.[0]?.line;
+        issues.push({ file, field: '', message: `not valid YAML${line ? ` at line ${line}` : ''}: ${e.message.split('\n')[0]}` });
+      }
+      return undefined;
+    }
+    const result = schema.safeParse(doc.toJS() ?? {});
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        issues.push({ file, field: issue.path.join('.'), message: describeZodIssue(issue) });
+      }
+      return undefined;
+    }
+    return result.data;
+  }
+
+  function listYaml(sub: string): string[] {
+    const folder = join(root, sub);
+    if (!existsSync(folder)) {
+      issues.push({ file: sub, field: '', message: 'the folder is missing' });
+      return [];
+    }
+    return readdirSync(folder)
+      .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+      .sort()
+      .map((f) => join(folder, f));
+  }
+
+  function readSecret(ref: SecretRef): string {
+    if ('file' in ref) return readFileSync(resolve(root, ref.file), 'utf8');
+    const value = env[ref.env];
+    if (value === undefined || value === '') throw new Error(`environment variable ${ref.env} is not set`);
+    return value;
+  }
+
+  const levelsFile = readYaml(join(root, 'levels.yaml'), levelsSchema);
+  const broker = readYaml(join(root, 'broker.yaml'), brokerPolicySchema);
+  let levels: Levels | undefined;
+  if (levelsFile) {
+    levels = new Levels(levelsFile);
+    const seen = new Set<string>();
+    for (const [kind, list] of [['confidence', levelsFile.confidence], ['authentication', levelsFile.authentication]] as const) {
+      list.forEach((l, i) => {
+        if (seen.has(l.id)) issues.push({ file: 'levels.yaml', field: `${kind}.${i}.id`, message: `"${l.id}" is defined twice` });
+        seen.add(l.id);
+      });
+    }
+    levelsFile.rules.forEach((rule, i) => {
+      if (levels!.confidenceRank(rule.confidence_at_least) < 0)
+        issues.push({ file: 'levels.yaml', field: `rules.${i}.confidence_at_least`, message: `unknown identity confidence "${rule.confidence_at_least}"` });
+      if (levels!.authenticationRank(rule.authentication_at_least) < 0)
+        issues.push({ file: 'levels.yaml', field: `rules.${i}.authentication_at_least`, message: `unknown authentication level "${rule.authentication_at_least}"` });
+    });
+    for (const [alias, vector] of Object.entries(levelsFile.acr_aliases)) {
+      try {
+        levels.parseVector(vector);
+      } catch (e) {
+        issues.push({ file: 'levels.yaml', field: `acr_aliases.${alias}`, message: (e as Error).message });
+      }
+    }
+  }
+
+  const checkVector = (file: string, field: string, value: string) => {
+    if (!levels) return undefined;
+    try {
+      return levels.parseVector(value);
+    } catch (e) {
+      issues.push({ file, field, message: e instanceof LevelError ? e.message : String(e) });
+      return undefined;
+    }
+  };
+
+  const identityProviders: IdentityProviderPolicy[] = [];
+  const idpIds = new Map<string, string>();
+  const issuers = new Map<string, string>();
+  for (const path of listYaml('identity-providers')) {
+    const idp = readYaml(path, identityProviderSchema);
+    if (!idp) continue;
+    const file = rel(path);
+    if (idpIds.has(idp.id)) issues.push({ file, field: 'id', message: `"${idp.id}" is also the id in ${idpIds.get(idp.id)}` });
+    idpIds.set(idp.id, file);
+    if (issuers.has(idp.issuer)) issues.push({ file, field: 'issuer', message: `${idp.issuer} is also the issuer in ${issuers.get(idp.issuer)}` });
+    issuers.set(idp.issuer, file);
+    if (levels) {
+      if (levels.confidenceRank(idp.certified.confidence) < 0)
+        issues.push({ file, field: 'certified.confidence', message: `unknown identity confidence "${idp.certified.confidence}" (levels.yaml has ${levels.confidence.map((c) => c.id).join(', ')})` });
+      if (levels.authenticationRank(idp.certified.authentication) < 0)
+        issues.push({ file, field: 'certified.authentication', message: `unknown authentication level "${idp.certified.authentication}" (levels.yaml has ${levels.authentication.map((a) => a.id).join(', ')})` });
+    }
+    if (new Date(`${idp.certification_expires}T23:59:59Z`) < now) {
+      warnings.push({ file, field: 'certification_expires', message: `certification expired on ${idp.certification_expires}: this provider will not be offered` });
+    }
+    try {
+      readSecret(idp.broker_client.private_key);
+    } catch (e) {
+      issues.push({ file, field: 'broker_client.private_key', message: `cannot be read: ${(e as Error).message}` });
+    }
+    identityProviders.push(idp);
+  }
+  if (identityProviders.length === 0 && !issues.some((i) => i.file.startsWith('identity-providers')))
+    issues.push({ file: 'identity-providers', field: '', message: 'no identity provider is defined' });
+
+  const relyingParties: RelyingPartyPolicy[] = [];
+  const clientIds = new Map<string, string>();
+  for (const path of listYaml('relying-parties')) {
+    const rp = readYaml(path, relyingPartySchema);
+    if (!rp) continue;
+    const file = rel(path);
+    if (clientIds.has(rp.client_id)) issues.push({ file, field: 'client_id', message: `"${rp.client_id}" is also the client_id in ${clientIds.get(rp.client_id)}` });
+    clientIds.set(rp.client_id, file);
+    const min = checkVector(file, 'minimum_level', rp.minimum_level);
+    const def = checkVector(file, 'default_level', rp.default_level);
+    if (levels && min && def && !levels.satisfies(def, min))
+      issues.push({ file, field: 'default_level', message: `${rp.default_level} is below the minimum_level ${rp.minimum_level}` });
+    if (rp.jwks_file) {
+      try {
+        const jwk = JSON.parse(readFileSync(resolve(root, rp.jwks_file), 'utf8')) as Record<string, unknown>;
+        if ('d' in jwk || (Array.isArray(jwk.keys) && (jwk.keys as Record<string, unknown>[]).some((k) => 'd' in k)))
+          issues.push({ file, field: 'jwks_file', message: 'holds a private key: give the service public keys only' });
+      } catch (e) {
+        issues.push({ file, field: 'jwks_file', message: `cannot be read as JSON: ${(e as Error).message}` });
+      }
+    }
+    if (rp.client_secret) {
+      try {
+        readSecret(rp.client_secret);
+      } catch (e) {
+        issues.push({ file, field: 'client_secret', message: `cannot be read: ${(e as Error).message}` });
+      }
+    }
+    relyingParties.push(rp);
+  }
+
+  if (issues.length > 0 || !levels || !broker) throw new PolicyError(issues);
+
+  const idpById = new Map(identityProviders.map((i) => [i.id, i]));
+  const rpById = new Map(relyingParties.map((r) => [r.client_id, r]));
+  return {
+    dir: root,
+    levels,
+    broker,
+    identityProviders,
+    relyingParties,
+    warnings,
+    identityProvider: (id) => idpById.get(id),
+    relyingParty: (clientId) => rpById.get(clientId),
+    readSecret,
+    relyingPartyJwks(rp) {
+      if (rp.jwks) return rp.jwks;
+      if (!rp.jwks_file) return undefined;
+      const parsed = JSON.parse(readFileSync(resolve(root, rp.jwks_file), 'utf8')) as Record<string, unknown>;
+      return Array.isArray(parsed.keys) ? (parsed as { keys: Record<string, unknown>[] }) : { keys: [parsed] };
+    },
+  };
+}
+
+function describeZodIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? `is required (${issue.expected})` : `must be ${issue.expected}`;
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`;
+    case 'invalid_value':
+      return `must be one of: ${issue.values.map(String).join(', ')}`;
+    default:
+      return issue.message;
+  }
+}

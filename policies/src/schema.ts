@@ -1,0 +1,143 @@
+/**
+ * The trust framework's file formats, as zod schemas. The types every part uses are
+ * inferred from these, so the documentation in policies/README.md, the validation at
+ * start-up and the code cannot drift apart.
+ */
+import { z } from 'zod';
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be lower-case letters, digits and hyphens (2 to 63 characters)');
+const url = z.url({ message: 'must be an absolute URL' });
+const httpUrl = url.refine((u) => /^https?:\/\//.test(u), 'must be an http or https URL');
+const date = z.iso.date({ message: 'must be a date written YYYY-MM-DD' });
+
+const floorsEidas = z.enum(['none', 'low', 'substantial', 'high']);
+
+export const confidenceLevelSchema = z.strictObject({
+  id: z.string().regex(/^P[0-9]$/, 'must be P followed by one digit, e.g. P2'),
+  name: z.string().min(1),
+  gpg45: z.enum(['none', 'low', 'medium', 'high', 'very-high']),
+  floors: z.strictObject({ eidas: floorsEidas, nist_ial: z.enum(['IAL1', 'IAL2', 'IAL3']) }),
+});
+
+export const authenticationLevelSchema = z.strictObject({
+  id: z.string().regex(/^C[a-z](\.C[a-z])*$/, 'must be credential components such as Cl or Cl.Cm'),
+  name: z.string().min(1),
+  gpg44: z.enum(['none', 'low', 'medium', 'high']),
+  floors: z.strictObject({ eidas: floorsEidas, nist_aal: z.enum(['AAL1', 'AAL2', 'AAL3']) }),
+});
+
+export const levelsSchema = z.strictObject({
+  confidence: z.array(confidenceLevelSchema).min(1),
+  authentication: z.array(authenticationLevelSchema).min(1),
+  rules: z
+    .array(z.strictObject({ confidence_at_least: z.string(), authentication_at_least: z.string() }))
+    .default([]),
+  acr_aliases: z.record(z.string(), z.string()).default({}),
+});
+
+/** Where a secret or key comes from: a file (relative to the policies folder) or an environment variable. */
+export const secretRefSchema = z.union([
+  z.strictObject({ file: z.string().min(1) }),
+  z.strictObject({ env: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name') }),
+]);
+
+export const identityProviderSchema = z.strictObject({
+  id,
+  display_name: z.string().min(1),
+  organisation_type: z.enum(['public', 'not-for-profit', 'company']),
+  description: z.string().min(1).optional(),
+  issuer: httpUrl,
+  certified: z.strictObject({ confidence: z.string(), authentication: z.string() }),
+  certification_expires: date,
+  status: z.enum(['enabled', 'suspended']),
+  what_you_will_need: z.array(z.string().min(1)).min(1),
+  broker_client: z.strictObject({
+    client_id: z.string().min(1),
+    private_key: secretRefSchema,
+  }),
+});
+
+export const attributeNameSchema = z.enum([
+  'given_name',
+  'family_name',
+  'birthdate',
+  'address',
+  'place_of_birth',
+  'nationalities',
+  'email',
+  'phone_number',
+]);
+
+export const extraAttributeSchema = z.enum(['ni_number']);
+
+export const relyingPartySchema = z
+  .strictObject({
+    client_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,127}$/, 'must be letters, digits, dot, underscore or hyphen'),
+    display_name: z.string().min(1),
+    organisation: z.string().min(1),
+    redirect_uris: z.array(httpUrl).min(1),
+    token_endpoint_auth_method: z.enum(['private_key_jwt', 'client_secret_basic', 'client_secret_post']),
+    jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    jwks_file: z.string().min(1).optional(),
+    jwks_uri: httpUrl.optional(),
+    client_secret: secretRefSchema.optional(),
+    permitted_attributes: z.array(attributeNameSchema).min(1),
+    minimum_level: z.string(),
+    default_level: z.string(),
+    sector_identifier: z.string().min(1),
+    matching: z
+      .strictObject({
+        url: httpUrl,
+        timeout_ms: z.number().int().min(100).max(30_000).default(5_000),
+        extra_attribute: extraAttributeSchema.optional(),
+        account_creation: z.boolean().default(false),
+      })
+      .optional(),
+    other_ways: z.array(z.strictObject({ text: z.string().min(1), href: httpUrl.optional() })).min(1),
+  })
+  .superRefine((rp, ctx) => {
+    const keySources = [rp.jwks, rp.jwks_file, rp.jwks_uri].filter((k) => k !== undefined).length;
+    if (keySources > 1) {
+      ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'give only one of jwks, jwks_file and jwks_uri' });
+    }
+    if (rp.token_endpoint_auth_method === 'private_key_jwt' && keySources === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token_endpoint_auth_method'],
+        message: 'private_key_jwt needs the service keys: one of jwks, jwks_file or jwks_uri',
+      });
+    }
+    if (rp.token_endpoint_auth_method !== 'private_key_jwt' && !rp.client_secret) {
+      ctx.addIssue({ code: 'custom', path: ['client_secret'], message: `${rp.token_endpoint_auth_method} needs client_secret` });
+    }
+    if (rp.matching && keySources === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['matching'],
+        message: 'a matching URL needs the service keys (jwks, jwks_file or jwks_uri) to verify its answers',
+      });
+    }
+  });
+
+export const brokerPolicySchema = z.strictObject({
+  journey: z.strictObject({
+    ttl_minutes: z.number().int().min(5).max(90, 'must be at most 90 (no journey state is kept longer)').default(90),
+  }),
+  cases: z.strictObject({
+    retention_days: z.number().int().min(1).max(3650),
+    overdue_after_days: z.number().int().min(1).max(365).default(5),
+  }),
+  audit: z.strictObject({ retention_days: z.number().int().min(1).max(36500) }),
+});
+
+export type LevelsFile = z.infer<typeof levelsSchema>;
+export type ConfidenceLevel = z.infer<typeof confidenceLevelSchema>;
+export type AuthenticationLevel = z.infer<typeof authenticationLevelSchema>;
+export type SecretRef = z.infer<typeof secretRefSchema>;
+export type IdentityProviderPolicy = z.infer<typeof identityProviderSchema>;
+export type RelyingPartyPolicy = z.infer<typeof relyingPartySchema>;
+export type BrokerPolicy = z.infer<typeof brokerPolicySchema>;
+export type AttributeName = z.infer<typeof attributeNameSchema>;
+export type ExtraAttributeName = z.infer<typeof extraAttributeSchema>;
