@@ -1,0 +1,94 @@
+/**
+ * The broker's storage contract. Every piece of broker state lives behind this interface,
+ * so any broker instance can serve any step of any journey (docs: DESIGN.md "Scale").
+ *
+ * TTLs are in seconds and must be positive and finite; fractions are allowed (they are
+ * rounded up to whole milliseconds). Nothing is stored without a TTL.
+ */
+export type WriteOp =
+  | { op: 'set'; key: string; value: string; ttlSeconds: number }
+  | { op: 'del'; key: string }
+  /** Add a member to a set. The set then lives at least `ttlSeconds` from now: its TTL is extended, never shortened. */
+  | { op: 'sadd'; key: string; member: string; ttlSeconds: number }
+  /** Set the TTL of an existing key (string or set). No effect on an absent key. */
+  | { op: 'expire'; key: string; ttlSeconds: number };
+
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+  get(key: string): Promise<string | null>;
+  getMany(keys: string[]): Promise<(string | null)[]>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Set only if absent (single-use markers, replay defence). True when set. */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  /** Read and delete in one step (GETDEL): single-use values. */
+  take(key: string): Promise<string | null>;
+  del(...keys: string[]): Promise<void>;
+  /** Several writes in ONE round trip (a Redis MULTI pipeline); all or nothing where Redis allows. */
+  write(ops: WriteOp[]): Promise<void>;
+  members(key: string): Promise<string[]>;
+  /** Atomic counter with a window (rate limits): returns the count after increment. The window starts at the first increment. */
+  increment(key: string, windowSeconds: number): Promise<number>;
+  ping(): Promise<void>;
+  /** Every key and value held (for the privacy scan in tests and for diagnostics). Values of sets listed as members. Keys without the prefix. */
+  dump(): AsyncIterable<{ key: string; value: string }>;
+  close(): Promise<void>;
+}
+
+/** Minimal pino-compatible logger. */
+export interface StoreLogger {
+  warn(obj: object, msg?: string): void;
+}
+
+export interface StoreOptions {
+  /** Redis URL (`redis://`, `rediss://`). Without it the store is in memory (one process only). */
+  redisUrl?: string;
+  /** Prefix for every Redis key. Default `idb:`. Ignored by the memory store. */
+  keyPrefix?: string;
+  /** Clock in epoch milliseconds for the memory store's TTLs. Redis uses its own clock. */
+  now?: () => number;
+  /** Where connection errors are reported (never with values). */
+  logger?: StoreLogger;
+}
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** TTL in seconds -> milliseconds, rejecting anything that would store without expiry. */
+export function ttlMs(ttlSeconds: number, what = 'ttlSeconds'): number {
+  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
+    throw new StoreError(`${what} must be a positive number of seconds, got ${String(ttlSeconds)}`);
+  }
+  return Math.max(1, Math.ceil(ttlSeconds * 1000));
+}
+
+export function checkKey(key: string): void {
+  if (typeof key !== 'string' || key.length === 0) throw new StoreError('store key must be a non-empty string');
+}
+
+export function checkOps(ops: WriteOp[]): void {
+  if (!Array.isArray(ops)) throw new StoreError('write(ops) needs an array');
+  for (const op of ops) {
+    checkKey(op.key);
+    switch (op.op) {
+      case 'set':
+        if (typeof op.value !== 'string') throw new StoreError(`write: value for ${op.key} must be a string`);
+        ttlMs(op.ttlSeconds);
+        break;
+      case 'sadd':
+        if (typeof op.member !== 'string') throw new StoreError(`write: member for ${op.key} must be a string`);
+        ttlMs(op.ttlSeconds);
+        break;
+      case 'expire':
+        ttlMs(op.ttlSeconds);
+        break;
+      case 'del':
+        break;
+      default:
+        throw new StoreError(`write: unknown op ${String((op as { op: unknown }).op)}`);
+    }
+  }
+}
