@@ -1,0 +1,1 @@
+export { createSealer, deriveKey, SealError, type Sealer, type SealerOptions } from './seal.js';
