@@ -10,6 +10,7 @@ export type { Store, StoreLogger, StoreOptions, WriteOp } from './types.js';
 export { StoreError } from './types.js';
 export { createMemoryStore } from './memory.js';
 export { createRedisStore } from './redis.js';
+export { createOidcAdapter, type OidcAdapterOptions } from './oidc-adapter.js';
 
 export function createStore(options: StoreOptions = {}): Store {
   if (options.redisUrl) {

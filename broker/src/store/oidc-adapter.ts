@@ -1,0 +1,136 @@
+/**
+ * oidc-provider's storage, backed by the broker's Store, so every broker instance sees every
+ * authorization code, token, session, grant and interaction.
+ *
+ * Keys (before the store's prefix):
+ *   oidc:rec:<Model>:<id>            the record: JSON {p: payload, e: expiry epoch ms}, sealed when a sealer is given
+ *   oidc:uid:<Model>:<uid>           -> id   (findByUid, Session)
+ *   oidc:ucode:<Model>:<userCode>    -> id   (findByUserCode, DeviceCode)
+ *   oidc:grant:<grantId>             set of record keys in that grant (revokeByGrantId)
+ *
+ * TTLs are capped at `maxTtlSeconds` (default 5400 s = 90 minutes: DESIGN.md "What may be
+ * stored, where"); a record without an expiry gets the cap.
+ */
+import type { Adapter, AdapterConstructor, AdapterPayload } from 'oidc-provider';
+import type { Sealer } from '../crypto/seal.js';
+import type { Store, WriteOp } from './types.js';
+
+export interface OidcAdapterOptions {
+  /** Seal every record (AES-256-GCM, bound to its key). Recommended: records may hold claims or interaction results. */
+  sealer?: Sealer;
+  /** Upper bound for any record's TTL in seconds. Default 5400. */
+  maxTtlSeconds?: number;
+  /** Clock in epoch ms (used to keep a record's TTL when it is consumed). */
+  now?: () => number;
+}
+
+/** Models indexed by grant, as in oidc-provider's own adapters. */
+const GRANTABLE = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+]);
+
+interface Wrapped {
+  p: AdapterPayload;
+  e: number;
+}
+
+export function createOidcAdapter(store: Store, options: OidcAdapterOptions = {}): AdapterConstructor {
+  const maxTtl = options.maxTtlSeconds ?? 5_400;
+  const now = options.now ?? Date.now;
+  const { sealer } = options;
+
+  const grantKey = (grantId: string) => `oidc:grant:${grantId}`;
+
+  function encode(key: string, wrapped: Wrapped): string {
+    return sealer ? sealer.seal(wrapped, key) : JSON.stringify(wrapped);
+  }
+  function decode(key: string, stored: string | null): Wrapped | undefined {
+    if (stored === null) return undefined;
+    // With a sealer, an unsealed (or moved, or tampered) record does not open: it throws.
+    return sealer ? sealer.open<Wrapped>(stored, key) : (JSON.parse(stored) as Wrapped);
+  }
+
+  return class StoreAdapter implements Adapter {
+    readonly name: string;
+
+    constructor(name: string) {
+      if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9]*$/.test(name)) {
+        throw new Error(`oidc adapter: bad model name ${String(name)}`);
+      }
+      this.name = name;
+    }
+
+    private key(id: string): string {
+      return `oidc:rec:${this.name}:${id}`;
+    }
+    private uidKey(uid: string): string {
+      return `oidc:uid:${this.name}:${uid}`;
+    }
+    private userCodeKey(userCode: string): string {
+      return `oidc:ucode:${this.name}:${userCode}`;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      const ttl = typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? Math.min(expiresIn, maxTtl) : maxTtl;
+      const key = this.key(id);
+      const ops: WriteOp[] = [{ op: 'set', key, value: encode(key, { p: payload, e: now() + ttl * 1000 }), ttlSeconds: ttl }];
+      if (GRANTABLE.has(this.name) && payload.grantId) {
+        ops.push({ op: 'sadd', key: grantKey(payload.grantId), member: key, ttlSeconds: ttl });
+      }
+      if (payload.uid) ops.push({ op: 'set', key: this.uidKey(payload.uid), value: id, ttlSeconds: ttl });
+      if (payload.userCode) ops.push({ op: 'set', key: this.userCodeKey(payload.userCode), value: id, ttlSeconds: ttl });
+      await store.write(ops);
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      const key = this.key(id);
+      return decode(key, await store.get(key))?.p;
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const id = await store.get(this.uidKey(uid));
+      return id === null ? undefined : this.find(id);
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      const id = await store.get(this.userCodeKey(userCode));
+      return id === null ? undefined : this.find(id);
+    }
+
+    /** Marks the record consumed (epoch seconds) and keeps its remaining lifetime. */
+    async consume(id: string): Promise<void> {
+      const key = this.key(id);
+      const wrapped = decode(key, await store.get(key));
+      if (!wrapped) return;
+      const remainingMs = wrapped.e - now();
+      if (remainingMs <= 0) return;
+      wrapped.p = { ...wrapped.p, consumed: Math.floor(now() / 1000) };
+      await store.set(key, encode(key, wrapped), remainingMs / 1000);
+    }
+
+    async destroy(id: string): Promise<void> {
+      const key = this.key(id);
+      let wrapped: Wrapped | undefined;
+      try {
+        wrapped = decode(key, await store.get(key));
+      } catch {
+        wrapped = undefined; // a record that does not open is still destroyed
+      }
+      const keys = [key];
+      if (wrapped?.p.uid) keys.push(this.uidKey(wrapped.p.uid));
+      if (wrapped?.p.userCode) keys.push(this.userCodeKey(wrapped.p.userCode));
+      await store.del(...keys);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      const set = grantKey(grantId);
+      const members = await store.members(set);
+      await store.write([...members, set].map((key) => ({ op: 'del' as const, key })));
+    }
+  };
+}
