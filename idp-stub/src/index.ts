@@ -32,6 +32,7 @@ import {
   verifiedClaims,
   type Authentication,
 } from './assurance.js';
+import { memoryAdapter } from './adapter.js';
 import { loadIdentities, subjectFor, type DemoIdentity } from './identities.js';
 import { messagePage, registerPasskeyPage, secondStepPage, signInPage } from './pages.js';
 import { verifyPassword } from './passwords.js';
@@ -175,6 +176,7 @@ export async function startIdpStub(options: IdpStubOptions): Promise<IdpStub> {
   );
 
   const configuration: Configuration = {
+    adapter: memoryAdapter(() => now().getTime()),
     clients: [
       {
         client_id: options.broker.clientId,
