@@ -441,17 +441,21 @@ function classify(e: unknown): UpstreamError {
   }
   if (e instanceof client.ClientError) {
     const cause = e.cause;
+    if (e.code === 'OAUTH_TIMEOUT' || (cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError'))) {
+      return new UpstreamError('provider_failed', 'timed out', { cause: e });
+    }
     if (cause instanceof Response) {
       return cause.status >= 500
         ? new UpstreamError('provider_failed', `HTTP ${cause.status} from the identity provider`, { cause: e })
         : new UpstreamError('invalid_response', `unexpected HTTP ${cause.status} from the identity provider`, { cause: e });
     }
-    return new UpstreamError('invalid_response', `${e.code ?? 'client error'}: ${e.message}`, { cause: e });
+    const why = cause instanceof Error ? cause.message : e.message;
+    return new UpstreamError('invalid_response', `${e.code ?? 'client error'}: ${why}`.slice(0, 200), { cause: e });
   }
   if (e instanceof client.WWWAuthenticateChallengeError) {
     return new UpstreamError('invalid_response', 'the identity provider refused the client authentication', { cause: e });
   }
-  if (e instanceof DOMException && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
+  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
     return new UpstreamError('provider_failed', 'timed out', { cause: e });
   }
   if (e instanceof TypeError && /fetch failed|network|socket/i.test(e.message)) {
