@@ -50,7 +50,8 @@ export async function setup(
   const idps = IdentityProviders.create({
     policies: options.livePolicies ? () => (policies = files.load({ now: clock.now() })) : policies,
     brokerIssuer: BROKER,
-    issuerOverrides: Object.fromEntries(Object.entries(rogues).map(([id, r]) => [id, r.issuer])),
+    // IdPs without a rogue point at a closed port (never at whatever runs on the policy's localhost ports).
+    issuerOverrides: Object.fromEntries(policies.identityProviders.map((p) => [p.id, rogues[p.id]?.issuer ?? 'http://127.0.0.1:9'])),
     allowInsecureRequests: true,
     now: clock.now,
     ...options.upstream,
