@@ -128,8 +128,9 @@ export class IdentityProviders {
   /** Every IdP with whether it may be offered for these vectors now, and why not. */
   offer(requested: readonly Vector[]): Offer[] {
     const now = this.now();
-    const { levels } = this.policies;
-    return this.policies.identityProviders.map((policy) => {
+    const policies = this.policies;
+    const { levels } = policies;
+    return policies.identityProviders.map((policy) => {
       const certified = { confidence: policy.certified.confidence, authentication: policy.certified.authentication };
       let reason: OfferReason | undefined;
       if (policy.status !== 'enabled') reason = 'suspended';
@@ -146,6 +147,25 @@ export class IdentityProviders {
 
   /** The redirect URL to send the citizen to, and the secrets to keep in the journey state. */
   async beginAuthorization(idpId: string, request: AuthorizationRequest): Promise<{ url: URL; secrets: UpstreamSecrets }> {
+    return this.logged(idpId, 'authorization request', () => this.begin(idpId, request));
+  }
+
+  /** Check everything about the return from the IdP, and what was reached. Throws UpstreamError. */
+  async completeAuthorization(idpId: string, callbackUrl: URL, secrets: UpstreamSecrets): Promise<UpstreamIdentity> {
+    return this.logged(idpId, 'identity provider return', () => this.complete(idpId, callbackUrl, secrets));
+  }
+
+  private async logged<T>(idpId: string, what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      const error = classify(e);
+      this.log?.warn({ idp: String(idpId).slice(0, 64), reason: error.reason, detail: error.detail }, `${what} refused`);
+      throw error;
+    }
+  }
+
+  private async begin(idpId: string, request: AuthorizationRequest): Promise<{ url: URL; secrets: UpstreamSecrets }> {
     const policy = this.policyOf(idpId);
     const { levels } = this.policies;
     if (request.requested.length === 0) throw new UpstreamError('level_not_met', 'no level requested');
@@ -183,8 +203,7 @@ export class IdentityProviders {
     return { url, secrets: { state, nonce, codeVerifier, idpId, requested, attributes: [...request.attributes] } };
   }
 
-  /** Check everything about the return from the IdP, and what was reached. Throws UpstreamError. */
-  async completeAuthorization(idpId: string, callbackUrl: URL, secrets: UpstreamSecrets): Promise<UpstreamIdentity> {
+  private async complete(idpId: string, callbackUrl: URL, secrets: UpstreamSecrets): Promise<UpstreamIdentity> {
     const policy = this.policyOf(idpId);
     if (secrets.idpId !== idpId) throw new UpstreamError('invalid_response', `journey secrets belong to ${secrets.idpId}, callback to ${idpId}`);
     const redirectUri = this.redirectUri(idpId);
@@ -210,7 +229,7 @@ export class IdentityProviders {
       // Validated like any response (iss and state checked above, and again by the library).
       if (error === 'access_denied') throw new UpstreamError('cancelled', `${idpId} answered access_denied`);
       if (error === 'server_error' || error === 'temporarily_unavailable') {
-        this.circuit(idpId).failure();
+        this.failed(idpId);
         throw new UpstreamError('provider_failed', `${idpId} answered ${error}`);
       }
       throw new UpstreamError('provider_failed', `${idpId} answered error ${error.slice(0, 64)}`);
@@ -357,12 +376,16 @@ export class IdentityProviders {
       return result;
     } catch (e) {
       const error = classify(e);
-      if (error.reason === 'provider_failed') {
-        if (this.circuit(idpId).failure()) this.log?.warn({ idp: idpId }, 'identity provider circuit opened');
-      }
-      this.log?.warn({ idp: idpId, reason: error.reason, detail: error.detail }, 'identity provider exchange failed');
+      if (error.reason === 'provider_failed') this.failed(idpId);
       throw error;
     }
+  }
+
+  /** Count a failure; when it opens the circuit, forget the discovered metadata (rediscover on recovery). */
+  private failed(idpId: string): void {
+    if (!this.circuit(idpId).failure()) return;
+    for (const key of this.configs.keys()) if (key.startsWith(`${idpId} `)) this.configs.delete(key);
+    this.log?.warn({ idp: idpId }, 'identity provider circuit opened');
   }
 
   private probeInBackground(idpId: string): void {
@@ -380,6 +403,11 @@ export class IdentityProviders {
     if (!policy) return Promise.resolve();
     const p = (async () => {
       const issuer = this.issuerOf(policy);
+      if (!this.options.allowInsecureRequests && !issuer.startsWith('https://')) {
+        this.failed(idpId);
+        this.log?.warn({ idp: idpId }, 'identity provider issuer is not https');
+        return;
+      }
       const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
       try {
         const response = await fetch(url, { signal: AbortSignal.timeout(this.health.timeoutMs), redirect: 'manual', headers: { accept: 'application/json' } });
@@ -393,8 +421,8 @@ export class IdentityProviders {
         circuit.success();
         if (wasOpen) this.log?.info({ idp: idpId }, 'identity provider healthy again');
       } catch (e) {
-        const opened = circuit.failure();
-        this.log?.warn({ idp: idpId, detail: e instanceof Error ? e.message : 'failed', opened }, 'identity provider health check failed');
+        this.failed(idpId);
+        this.log?.warn({ idp: idpId, detail: e instanceof Error ? e.message : 'failed' }, 'identity provider health check failed');
       }
     })().finally(() => this.probes.delete(idpId));
     this.probes.set(idpId, p);
