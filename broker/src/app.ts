@@ -1,0 +1,241 @@
+/**
+ * Assembly: one Koa app with the journey, health and assets in front, and the OpenID
+ * Provider (itself a Koa app) behind them. Every part is built here from configuration.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { pino, type Logger, type DestinationStream } from 'pino';
+import type Provider from 'oidc-provider';
+import type { JWK } from 'jose';
+import { loadPolicies, type Policies } from '@idbroker/policies';
+import { assertProductionSafe, type BrokerConfig } from './config/config.js';
+import { createStore, type Store } from './store/index.js';
+import { createOidcAdapter } from './store/oidc-adapter.js';
+import { createSealer, deriveKey } from './crypto/seal.js';
+import { createAuditTrail, type AuditTrail } from './audit/index.js';
+import { IdentityProviders } from './upstream/index.js';
+import { createViews, resolveLocale, type Views } from './views/index.js';
+import { createProvider, type DeliveredClaims } from './oidc/provider.js';
+import { Journeys } from './journey/journeys.js';
+import { journeyRoutes } from './journey/routes.js';
+import { InvalidJourneyState } from './journey/transitions.js';
+import { createMatcher } from './matching/index.js';
+import { PublicError } from './errors.js';
+
+export interface BrokerDependencies {
+  /** The clock (epoch ms): journey expiry, certification expiry, token times. */
+  now?: () => number;
+  /** Where logs go (tests capture them to prove no personal data is logged). Default stdout. */
+  logDestination?: DestinationStream;
+  /** Policies already loaded (tests). Default: loaded from config.policiesDir. */
+  policies?: Policies;
+}
+
+export interface Broker {
+  readonly config: BrokerConfig;
+  readonly app: Koa;
+  readonly provider: Provider;
+  readonly store: Store;
+  readonly audit: AuditTrail;
+  readonly upstream: IdentityProviders;
+  readonly policies: Policies;
+  readonly logger: Logger;
+  readonly views: Views;
+  /** Listen on config.port (0: a free port). Resolves with the URL. */
+  listen(port?: number): Promise<string>;
+  /** Stop taking requests, finish those in flight, close the store. */
+  close(): Promise<void>;
+}
+
+export async function createBroker(config: BrokerConfig, deps: BrokerDependencies = {}): Promise<Broker> {
+  const now = deps.now ?? Date.now;
+  const logger = pino(
+    {
+      level: config.logLevel,
+      base: { service: 'broker' },
+      redact: {
+        paths: ['req.headers.cookie', 'req.headers.authorization', 'headers.cookie', 'headers.authorization', '*.claims', '*.verified_claims', '*.value', '*.password'],
+        censor: '[redacted]',
+      },
+    },
+    deps.logDestination,
+  );
+  const policies = deps.policies ?? loadPolicies(config.policiesDir);
+  assertProductionSafe(
+    config,
+    policies.identityProviders.map((idp) => {
+      let jwk: Record<string, unknown> = {};
+      try {
+        jwk = JSON.parse(policies.readSecret(idp.broker_client.private_key)) as Record<string, unknown>;
+      } catch {
+        // Unreadable keys are reported by the policy loader.
+      }
+      return { file: `identity-providers/${idp.id}.yaml`, jwk };
+    }),
+  );
+  for (const w of policies.warnings) logger.warn({ file: w.file, field: w.field }, w.message);
+
+  const store = createStore({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), keyPrefix: config.keyPrefix, now, logger });
+  const sealer = createSealer(deriveKey(config.secret, 'journey-state'));
+  const audit = createAuditTrail({ store, now, logger, retentionDays: policies.broker.audit.retention_days });
+  const views = createViews();
+  const ttlSeconds = policies.broker.journey.ttl_minutes * 60;
+  const secureCookies = config.issuer.startsWith('https://');
+
+  const upstream = IdentityProviders.create({
+    policies,
+    brokerIssuer: config.issuer,
+    issuerOverrides: config.idpIssuerOverrides,
+    allowInsecureRequests: config.allowInsecureIdps,
+    now: () => new Date(now()),
+    health: { intervalMs: config.health.intervalMs, timeoutMs: config.health.timeoutMs },
+    logger,
+  });
+
+  const deliveryKey = (grantId: string) => `delivery:{${grantId}}`;
+  const provider = createProvider({
+    issuer: config.issuer,
+    policies,
+    signingKeys: config.signingKeys,
+    cookieKeys: [Buffer.from(deriveKey(config.secret, 'cookies')).toString('base64url')],
+    pairwiseKey: deriveKey(config.secret, 'pairwise-subject'),
+    adapter: createOidcAdapter(store, { sealer: createSealer(deriveKey(config.secret, 'oidc-records')) }),
+    journeyTtlSeconds: ttlSeconds,
+    trustProxy: config.trustProxy,
+    async takeDelivery(grantId) {
+      const sealed = await store.take(deliveryKey(grantId));
+      return sealed ? sealer.open<DeliveredClaims>(sealed, deliveryKey(grantId)) : undefined;
+    },
+    async renderError(ctx, out, error) {
+      const errorId = randomUUID();
+      logger.warn({ errorId, error: out.error, description: out.error_description, name: error.name }, 'authorization request refused');
+      views.render(
+        ctx as unknown as Koa.Context,
+        'error',
+        { status: ctx.status || 400, errorId, title: 'bad_request', ...(out.error_description ? { detail: out.error_description } : {}) },
+        { status: ctx.status || 400, locale: resolveLocale(ctx as unknown as Koa.Context) },
+      );
+    },
+  });
+  provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server error'));
+
+  const journeys = new Journeys({ store, sealer, audit, ttlSeconds, now });
+  const signingKey = config.signingKeys[0] as JWK;
+  const matcher = createMatcher({ issuer: config.issuer, policies, signingKey, now, logger });
+
+  const app = new Koa();
+  app.proxy = config.trustProxy;
+
+  // Errors: a page with an error id for people; the detail only in the logs.
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const errorId = randomUUID();
+      const e = err as Error & { status?: number };
+      const publicError =
+        e instanceof PublicError
+          ? e
+          : e instanceof InvalidJourneyState
+            ? new PublicError(400, 'bad_request', e.message)
+            : new PublicError(500, 'server_error', e.message);
+      const level = publicError.status >= 500 ? 'error' : 'warn';
+      logger[level]({ errorId, status: publicError.status, detail: publicError.detail, name: e.name, ...(publicError.status >= 500 ? { stack: e.stack } : {}) }, 'request failed');
+      views.render(ctx, 'error', { status: publicError.status, errorId, title: publicError.title }, { status: publicError.status, locale: resolveLocale(ctx) });
+    }
+  });
+
+  // Access log without query strings (codes, states) and without personal data.
+  app.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    await next();
+    if (ctx.path === '/healthz' || ctx.path.startsWith('/assets/')) return;
+    logger.info({ method: ctx.method, path: ctx.path.replace(/\/journey\/[^/]+/, '/journey/:uid'), status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+  });
+
+  app.use(views.assets);
+
+  const ops = new Router();
+  ops.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  ops.get('/readyz', async (ctx) => {
+    try {
+      await store.ping();
+      ctx.body = { status: 'ready', store: store.kind };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'not ready', store: store.kind };
+    }
+  });
+  ops.get('/trustmark', (ctx) => {
+    ctx.body = {
+      idp: config.issuer,
+      trustmark_provider: config.issuer,
+      C: [...new Set(policies.levels.authentication.flatMap((a) => a.id.split('.')))],
+      P: policies.levels.confidence.map((c) => c.id),
+    };
+  });
+  app.use(ops.routes());
+
+  const journey = journeyRoutes({
+    issuer: config.issuer,
+    provider,
+    policies,
+    upstream,
+    journeys,
+    views,
+    matcher,
+    subjectKeys: { internal: deriveKey(config.secret, 'internal-subject'), pairwise: deriveKey(config.secret, 'pairwise-subject') },
+    deliveryWrite: (grantId, claims) => ({ key: deliveryKey(grantId), value: sealer.seal(claims, deliveryKey(grantId)), ttlSeconds: 600 }),
+    secureCookies,
+  });
+  app.use(journey.routes());
+  app.use(journey.allowedMethods());
+
+  // Everything else is the OpenID Provider's (discovery, authorize, PAR, token, JWKS, userinfo).
+  const oidc = provider.callback();
+  app.use(async (ctx) => {
+    ctx.respond = false;
+    await oidc(ctx.req, ctx.res);
+  });
+
+  let server: Server | undefined;
+  upstream.start();
+
+  return {
+    config,
+    app,
+    provider,
+    store,
+    audit,
+    upstream,
+    policies,
+    logger,
+    views,
+    async listen(port = config.port ?? (Number(new URL(config.issuer).port) || 3000)) {
+      await new Promise<void>((resolve, reject) => {
+        server = app.listen(port, config.host, () => resolve());
+        server.once('error', reject);
+      });
+      server!.keepAliveTimeout = 5_000;
+      const address = server!.address();
+      const actual = typeof address === 'object' && address ? address.port : port;
+      return `http://${config.host}:${actual}`;
+    },
+    async close() {
+      await upstream.close();
+      if (server) {
+        const s = server;
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          s.closeIdleConnections();
+          setTimeout(() => s.closeAllConnections(), 5_000).unref();
+        });
+      }
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { generateKeyPair, exportJWK } from 'jose';
+import { assertProductionSafe, configFromEnv, ConfigError, devSigningKeyFile, parseConfig } from './config.js';
+
+const devKey = JSON.parse(readFileSync(devSigningKeyFile, 'utf8')) as Record<string, unknown>;
+
+async function prodKey() {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid: 'prod-2026-11', alg: 'ES256' } as Record<string, unknown>;
+}
+
+describe('broker configuration', () => {
+  it('has working defaults for the local federation', () => {
+    const config = configFromEnv({});
+    expect(config.issuer).toBe('http://localhost:3000');
+    expect(config.allowInsecureIdps).toBe(true);
+    expect(config.production).toBe(false);
+    expect(config.signingKeys[0]!.kid).toBe('broker-signing-dev-1');
+  });
+
+  it('names the setting that is wrong', () => {
+    expect(() => parseConfig({ issuer: 'not a url', signingKeys: [devKey] })).toThrow(/issuer: /);
+    expect(() => parseConfig({ secret: 'short', signingKeys: [devKey] })).toThrow(/secret: must be at least 32 characters/);
+    expect(() => configFromEnv({ BROKER_SIGNING_KEY_FILE: '/nonexistent.json' })).toThrow(/BROKER_SIGNING_KEY_FILE \(\/nonexistent.json\)/);
+  });
+
+  it('production mode refuses each unsafe setting, naming it', () => {
+    const config = configFromEnv({ NODE_ENV: 'production' });
+    let message = '';
+    try {
+      assertProductionSafe(config, [{ file: 'identity-providers/civic-id.yaml', jwk: { kid: 'broker-idp-client-dev-1', d: 'x' } }]);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    expect(message).toContain('BROKER_ISSUER (http://localhost:3000): must be an https URL');
+    expect(message).toContain('BROKER_SECRET: the development secret');
+    expect(message).toContain('BROKER_SIGNING_KEY_FILE: a development signing key');
+    expect(message).toContain('ALLOW_INSECURE_IDPS');
+    expect(message).toContain('REDIS_URL: the in-memory store');
+    expect(message).toContain('identity-providers/civic-id.yaml (broker_client.private_key)');
+  });
+
+  it('production mode starts with safe settings', async () => {
+    const config = parseConfig({
+      issuer: 'https://broker.example.gov.uk',
+      secret: 'a-long-random-secret-for-production-use-0123',
+      signingKeys: [await prodKey()],
+      redisUrl: 'redis://redis.internal:6379',
+      production: true,
+    });
+    const idpKey = await prodKey();
+    expect(() => assertProductionSafe(config, [{ file: 'identity-providers/civic-id.yaml', jwk: idpKey }])).not.toThrow();
+  });
+});

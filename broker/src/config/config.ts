@@ -1,0 +1,125 @@
+/**
+ * The broker's deployment configuration: one zod schema, its defaults and documentation,
+ * validated at boot so that a bad setting fails at start, not at the first request.
+ * (The trust framework itself lives in policies/, not here.)
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { defaultPoliciesDir } from '@idbroker/policies';
+
+const DEV_SECRET = 'dev-only-secret-do-not-use-in-production-0123456789';
+
+export const configSchema = z.object({
+  /** The broker's issuer identifier, as services see it. Default http://localhost:3000. */
+  issuer: z.url().default('http://localhost:3000'),
+  /** TCP port to listen on. Default: the issuer's port, or 3000. */
+  port: z.number().int().min(0).max(65535).optional(),
+  /** Host to bind. Default 127.0.0.1 (local federation). */
+  host: z.string().default('127.0.0.1'),
+  /** Redis URL. Unset: the in-memory store (one process only, for local use). */
+  redisUrl: z.string().optional(),
+  /** Prefix for every store key (several brokers on one Redis in tests). */
+  keyPrefix: z.string().default('idb:'),
+  /** The trust framework folder. */
+  policiesDir: z.string().default(defaultPoliciesDir),
+  /**
+   * The broker's root secret (at least 32 characters): keys for cookies, journey encryption
+   * and pairwise subjects are derived from it. Every instance of one broker must share it.
+   */
+  secret: z.string().min(32, 'must be at least 32 characters').default(DEV_SECRET),
+  /** The private JWK (ES256) the broker signs ID tokens and matching requests with. */
+  signingKeys: z.array(z.record(z.string(), z.unknown())).min(1),
+  /** Accept http:// identity provider issuers (local federation only). */
+  allowInsecureIdps: z.boolean().default(false),
+  /** IdP id -> issuer, overriding the policy (tests run IdP stubs on free ports). */
+  idpIssuerOverrides: z.record(z.string(), z.string()).default({}),
+  /** Trust X-Forwarded-* headers from a proxy in front (TLS termination). */
+  trustProxy: z.boolean().default(false),
+  /**
+   * Production mode (NODE_ENV=production): the broker refuses to start with an http issuer,
+   * development keys or secret, insecure IdP transport, or the in-memory store.
+   */
+  production: z.boolean().default(false),
+  /** pino log level. */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** IdP health checks. */
+  health: z
+    .object({ intervalMs: z.number().int().positive().default(15_000), timeoutMs: z.number().int().positive().default(2_000) })
+    .default({ intervalMs: 15_000, timeoutMs: 2_000 }),
+});
+
+export type BrokerConfig = z.infer<typeof configSchema>;
+export type BrokerConfigInput = z.input<typeof configSchema>;
+
+export const devSigningKeyFile = resolve(defaultPoliciesDir, 'dev-keys/broker-signing.private.jwk.json');
+
+export function isDevSecret(secret: string): boolean {
+  return secret === DEV_SECRET;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Validate a configuration object; errors name the setting. */
+export function parseConfig(input: BrokerConfigInput): BrokerConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      `The broker configuration is not valid:\n${result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`,
+    );
+  }
+  return result.data;
+}
+
+/** Configuration from environment variables (documented in README and docs/operations.md). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  const keyFile = env.BROKER_SIGNING_KEY_FILE ?? devSigningKeyFile;
+  let signingKeys: Record<string, unknown>[];
+  try {
+    const parsed = JSON.parse(env.BROKER_SIGNING_KEYS ?? readFileSync(keyFile, 'utf8')) as Record<string, unknown>;
+    signingKeys = Array.isArray(parsed.keys) ? (parsed.keys as Record<string, unknown>[]) : [parsed];
+  } catch (e) {
+    throw new ConfigError(`BROKER_SIGNING_KEY_FILE (${keyFile}): cannot read a JWK: ${(e as Error).message}`);
+  }
+  const issuer = env.BROKER_ISSUER ?? 'http://localhost:3000';
+  return parseConfig({
+    issuer,
+    port: env.PORT ? Number(env.PORT) : undefined,
+    host: env.HOST,
+    redisUrl: env.REDIS_URL || undefined,
+    keyPrefix: env.REDIS_KEY_PREFIX,
+    policiesDir: env.POLICIES_DIR,
+    secret: env.BROKER_SECRET,
+    signingKeys,
+    allowInsecureIdps: env.ALLOW_INSECURE_IDPS ? env.ALLOW_INSECURE_IDPS === 'true' : issuer.startsWith('http://localhost'),
+    trustProxy: env.TRUST_PROXY === 'true',
+    production: env.NODE_ENV === 'production',
+    logLevel: env.LOG_LEVEL as BrokerConfig['logLevel'] | undefined,
+  });
+}
+
+/** Development keys shipped in policies/dev-keys (public in the repository). */
+export function isDevKey(jwk: Record<string, unknown>): boolean {
+  return typeof jwk.kid === 'string' && jwk.kid.endsWith('-dev-1');
+}
+
+/**
+ * In production, refuse every unsafe setting at once, each named, so an operator fixes them
+ * in one go. `idpKeys` are the broker's client keys at the IdPs, read from the policies.
+ */
+export function assertProductionSafe(config: BrokerConfig, idpKeys: Array<{ file: string; jwk: Record<string, unknown> }> = []): void {
+  if (!config.production) return;
+  const problems: string[] = [];
+  if (!config.issuer.startsWith('https://')) problems.push(`BROKER_ISSUER (${config.issuer}): must be an https URL in production`);
+  if (isDevSecret(config.secret)) problems.push('BROKER_SECRET: the development secret cannot be used in production; set a random secret of 32+ characters');
+  if (config.signingKeys.some(isDevKey)) problems.push('BROKER_SIGNING_KEY_FILE: a development signing key (policies/dev-keys) cannot be used in production');
+  if (config.signingKeys.some((k) => typeof k.d !== 'string')) problems.push('BROKER_SIGNING_KEY_FILE: every signing key must be a private key');
+  if (config.allowInsecureIdps) problems.push('ALLOW_INSECURE_IDPS: http identity providers cannot be allowed in production');
+  if (!config.redisUrl) problems.push('REDIS_URL: the in-memory store cannot be used in production (it is lost on restart and not shared between instances)');
+  for (const { file, jwk } of idpKeys) {
+    if (isDevKey(jwk)) problems.push(`${file} (broker_client.private_key): a development key cannot be used in production`);
+  }
+  if (problems.length) throw new ConfigError(`Refusing to start in production mode:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}

@@ -1,0 +1,24 @@
+/** What can happen to a journey. Events are past tense; I/O happens before, its result arrives here. */
+import type { FailureReason, ReturnedIdentity, UpstreamSecrets } from './journey-state.js';
+
+export type JourneyEvent =
+  | { type: 'idpChosen'; idpId: string; upstream: UpstreamSecrets }
+  | { type: 'idpReturned'; identity: ReturnedIdentity }
+  | { type: 'idpFailed'; reason: Extract<FailureReason, 'cancelled' | 'provider_failed' | 'level_not_met' | 'fraud_flagged'> }
+  | { type: 'consentGiven' }
+  | { type: 'consentRefused' }
+  | { type: 'matched'; accountRef: string }
+  | { type: 'accountCreated'; accountRef: string }
+  | { type: 'extraAttributeNeeded'; attribute: 'ni_number' }
+  | { type: 'extraAttributeGiven'; attribute: 'ni_number'; value: string }
+  | { type: 'extraAttributeDeclined' }
+  | { type: 'notMatched' }
+  | { type: 'matchingFailed' }
+  | { type: 'signedInWithoutMatching' }
+  | { type: 'anotherProviderRequested' }
+  | { type: 'noProviderUsable' }
+  | { type: 'delivered'; grantId: string }
+  | { type: 'timedOut' };
+
+export type EventType = JourneyEvent['type'];
+export type EventOf<T extends EventType> = Extract<JourneyEvent, { type: T }>;

@@ -1,0 +1,135 @@
+/**
+ * The gatekeeper of the journey: load (one read), turn expiry into a timeout, refuse an
+ * event the state does not accept, apply, audit every transition, save (one write).
+ * Journey state is sealed (AES-256-GCM) with its key as additional data.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Store } from '../store/index.js';
+import type { Sealer } from '../crypto/seal.js';
+import type { AuditTrail } from '../audit/index.js';
+import type { JourneyEvent } from './events.js';
+import type { ChoosingProvider, JourneyState } from './journey-state.js';
+import { transition } from './transitions.js';
+import { newJourneyReference } from './reference.js';
+
+/**
+ * A journey times out this long before its records are deleted (at the policy's TTL, at most
+ * 90 minutes), so a late citizen is still told it timed out and sent back to the service.
+ */
+export const GRACE_SECONDS = 5 * 60;
+
+export interface JourneysOptions {
+  store: Store;
+  sealer: Sealer;
+  audit: AuditTrail;
+  ttlSeconds: number;
+  now: () => number;
+}
+
+export interface NewJourney {
+  uid: string;
+  clientId: string;
+  requested: string[];
+  attributes: ChoosingProvider['attributes'];
+  uiLocales?: string;
+}
+
+const journeyKey = (uid: string) => `journey:{${uid}}`;
+const upstreamKey = (state: string) => `upstream-state:{${state}}`;
+
+export class Journeys {
+  constructor(private readonly options: JourneysOptions) {}
+
+  async start(init: NewJourney): Promise<ChoosingProvider> {
+    const now = this.options.now();
+    const journey: ChoosingProvider = {
+      name: 'choosingProvider',
+      uid: init.uid,
+      ref: newJourneyReference(),
+      clientId: init.clientId,
+      requested: init.requested,
+      attributes: init.attributes,
+      ...(init.uiLocales ? { uiLocales: init.uiLocales } : {}),
+      createdAt: now,
+      expiresAt: now + (this.options.ttlSeconds - GRACE_SECONDS) * 1000,
+      csrf: randomBytes(24).toString('base64url'),
+      tried: [],
+    };
+    await this.audit(journey, 'started', undefined);
+    await this.save(journey);
+    return journey;
+  }
+
+  /** The journey, or undefined when there is none (never started, deleted, or gone past its grace). */
+  async load(uid: string): Promise<JourneyState | undefined> {
+    const sealed = await this.options.store.get(journeyKey(uid));
+    if (!sealed) return undefined;
+    const journey = this.options.sealer.open<JourneyState>(sealed, journeyKey(uid));
+    if (journey.name !== 'failed' && journey.name !== 'complete' && this.options.now() > journey.expiresAt) {
+      return this.apply(journey, [{ type: 'timedOut' }]);
+    }
+    return journey;
+  }
+
+  /** Apply events in order, audit each transition, save once. Throws InvalidJourneyState. */
+  async apply(journey: JourneyState, events: JourneyEvent[], extraWrites: Array<{ key: string; value: string; ttlSeconds: number }> = []): Promise<JourneyState> {
+    let current = journey;
+    for (const event of events) {
+      const next = transition(current, event);
+      await this.audit(next, event.type, current);
+      current = next;
+    }
+    await this.save(current, extraWrites);
+    return current;
+  }
+
+  /** Apply without saving (the caller saves or deletes). */
+  async applyOnly(journey: JourneyState, events: JourneyEvent[]): Promise<JourneyState> {
+    let current = journey;
+    for (const event of events) {
+      const next = transition(current, event);
+      await this.audit(next, event.type, current);
+      current = next;
+    }
+    return current;
+  }
+
+  async save(journey: JourneyState, extraWrites: Array<{ key: string; value: string; ttlSeconds: number }> = []): Promise<void> {
+    const ttl = Math.max(1, Math.ceil((journey.expiresAt - this.options.now()) / 1000) + GRACE_SECONDS);
+    await this.options.store.write([
+      { op: 'set', key: journeyKey(journey.uid), value: this.options.sealer.seal(journey, journeyKey(journey.uid)), ttlSeconds: ttl },
+      ...extraWrites.map((w) => ({ op: 'set' as const, ...w })),
+    ]);
+  }
+
+  /** Remember which journey an upstream `state` belongs to (the IdP callback carries only that). */
+  upstreamBinding(state: string, uid: string, journey: JourneyState) {
+    const ttlSeconds = Math.max(1, Math.ceil((journey.expiresAt - this.options.now()) / 1000) + GRACE_SECONDS);
+    return { key: upstreamKey(state), value: uid, ttlSeconds };
+  }
+
+  /** The journey uid for an upstream `state`, once: a replayed callback finds nothing. */
+  async takeUpstream(state: string): Promise<string | null> {
+    if (!/^[A-Za-z0-9_-]{16,128}$/.test(state)) return null;
+    return this.options.store.take(upstreamKey(state));
+  }
+
+  async delete(journey: JourneyState): Promise<void> {
+    await this.options.store.del(journeyKey(journey.uid));
+  }
+
+  private async audit(next: JourneyState, event: string, previous: JourneyState | undefined): Promise<void> {
+    await this.options.audit.append({
+      type: `journey.${event}`,
+      journey: next.ref,
+      actor: event === 'timedOut' ? 'system' : 'citizen',
+      data: {
+        from: previous?.name ?? null,
+        to: next.name,
+        client: next.clientId,
+        idp: 'idpId' in next ? (next.idpId ?? null) : null,
+        reason: next.name === 'failed' ? next.reason : null,
+      },
+    });
+  }
+}

@@ -1,0 +1,23 @@
+/** Turning verified attributes into words for the consent page (values escaped by the templates). */
+import type { AttributeName } from '@idbroker/policies';
+
+export function formatAttribute(name: AttributeName | 'ni_number', value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (name === 'address' && typeof value === 'object') {
+    const a = value as Record<string, unknown>;
+    if (typeof a.formatted === 'string') return a.formatted;
+    return [a.street_address, a.locality, a.region, a.postal_code, a.country]
+      .filter((p): p is string => typeof p === 'string' && p.length > 0)
+      .join('\n');
+  }
+  if (name === 'birthdate' && typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    const d = new Date(`${value}T00:00:00Z`);
+    return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  }
+  if (name === 'place_of_birth' && typeof value === 'object') {
+    const p = value as Record<string, unknown>;
+    return [p.locality, p.region, p.country].filter((x): x is string => typeof x === 'string').join(', ');
+  }
+  if (Array.isArray(value)) return value.map(String).join(', ');
+  return String(value);
+}

@@ -1,0 +1,446 @@
+/**
+ * The citizen's journey over HTTP. The server enforces the journey: a request for a page
+ * the journey does not allow now is redirected to the page it does.
+ *
+ *   GET  /journey/:uid                 picker (starts the journey on first visit)
+ *   POST /journey/:uid/provider        choose an IdP -> redirect to it
+ *   GET  /idp/:idpId/callback          back from the IdP (one redirect URI per IdP)
+ *   GET  /journey/:uid/consent         what will be shared; POST approve | cancel
+ *   GET  /journey/:uid/extra           one more detail for matching; POST
+ *   GET  /journey/:uid/failure         what went wrong and the ways forward
+ *   GET  /journey/:uid/other-ways      the service's other ways to use it
+ *   POST /journey/:uid/another         choose another provider
+ *   POST /journey/:uid/return          give up and go back to the service (with an OIDC error)
+ */
+import { timingSafeEqual } from 'node:crypto';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { AttributeName, Policies, RelyingPartyPolicy } from '@idbroker/policies';
+import type { IdentityProviders } from '../upstream/index.js';
+import { UpstreamError } from '../upstream/index.js';
+import type { Views } from '../views/index.js';
+import { resolveLocale } from '../views/index.js';
+import { requestedAttributes, requestedVectors } from '../oidc/requested.js';
+import { internalSubject, pairwiseSubject } from '../oidc/pairwise.js';
+import type { DeliveredClaims } from '../oidc/provider.js';
+import type { Journeys } from './journeys.js';
+import type { FailureReason, JourneyState, Matching, ReturnedIdentity } from './journey-state.js';
+import { RETRYABLE_WITH_ANOTHER_PROVIDER, InvalidJourneyState } from './transitions.js';
+import type { JourneyEvent } from './events.js';
+import { formatAttribute } from './present.js';
+import type { Matcher } from '../matching/index.js';
+import { PublicError } from '../errors.js';
+
+export interface JourneyRoutesOptions {
+  issuer: string;
+  provider: Provider;
+  policies: Policies;
+  upstream: IdentityProviders;
+  journeys: Journeys;
+  views: Views;
+  matcher: Matcher;
+  /** Keys for subjects (derived from the broker secret). */
+  subjectKeys: { internal: Uint8Array; pairwise: Uint8Array };
+  /** Store what the citizen consented to, for the token endpoint to release once. */
+  deliveryWrite(grantId: string, claims: DeliveredClaims): { key: string; value: string; ttlSeconds: number };
+  secureCookies: boolean;
+}
+
+const REMEMBER_COOKIE = 'idb_provider';
+const NI_NUMBER = /^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$/;
+
+const ERROR_DESCRIPTIONS: Record<FailureReason, string> = {
+  cancelled: 'The person chose not to continue.',
+  no_match: 'The person could not be matched to a record of this service.',
+  level_not_met: 'The identity provider did not reach the level of assurance asked for.',
+  provider_failed: 'The identity provider could not complete the check.',
+  fraud_flagged: 'The identity check could not be completed.',
+  timed_out: 'The journey took too long and timed out.',
+  matching_failed: 'The service could not be asked to match the person.',
+  no_provider: 'The person could not use any of the identity providers.',
+};
+
+function oidcErrorFor(reason: FailureReason): string {
+  return reason === 'provider_failed' || reason === 'matching_failed' ? 'temporarily_unavailable' : 'access_denied';
+}
+
+export function journeyRoutes(options: JourneyRoutesOptions): Router {
+  const { provider, policies, upstream, journeys, views, matcher } = options;
+  const levels = policies.levels;
+  const router = new Router();
+  const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+
+  const rpFor = (journey: JourneyState): RelyingPartyPolicy => {
+    const rp = policies.relyingParty(journey.clientId);
+    if (!rp) throw new PublicError(400, 'bad_request', `the service ${journey.clientId} is no longer onboarded`);
+    return rp;
+  };
+  const path = (journey: JourneyState, page = '') => `/journey/${journey.uid}${page ? `/${page}` : ''}`;
+
+  /** Load the interaction (cookie-bound) and the journey; start the journey on the first visit. */
+  async function load(ctx: Koa.Context, { start = false } = {}) {
+    let details;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch {
+      throw new PublicError(400, 'session_expired', 'no interaction session for this request');
+    }
+    if (details.uid !== ctx.params.uid) throw new PublicError(400, 'session_expired', 'interaction does not match the URL');
+    let journey = await journeys.load(details.uid);
+    if (!journey) {
+      if (!start) throw new PublicError(400, 'session_expired', 'no journey for this interaction');
+      const params = details.params as Record<string, string | undefined>;
+      const rp = policies.relyingParty(String(params.client_id));
+      if (!rp) throw new PublicError(400, 'bad_request', 'unknown client');
+      const requested = requestedVectors(levels, rp, params).map((v) => levels.format(v));
+      journey = await journeys.start({
+        uid: details.uid,
+        clientId: rp.client_id,
+        requested,
+        attributes: requestedAttributes(params.claims),
+        ...(params.ui_locales ? { uiLocales: params.ui_locales } : {}),
+      });
+    }
+    return { details, journey, locale: resolveLocale(ctx, journey.uiLocales) };
+  }
+
+  function checkCsrf(ctx: Koa.Context, journey: JourneyState): void {
+    const given = Buffer.from(String((ctx.request.body as Record<string, unknown> | undefined)?.csrf ?? ''));
+    const expected = Buffer.from(journey.csrf);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new PublicError(403, 'bad_request', 'CSRF token missing or wrong');
+    }
+  }
+
+  /** Where the journey wants the citizen now. */
+  function pageOf(journey: JourneyState): string {
+    switch (journey.name) {
+      case 'choosingProvider':
+      case 'atProvider':
+        return path(journey);
+      case 'consenting':
+        return path(journey, 'consent');
+      case 'needsExtraAttribute':
+      case 'matching':
+        return path(journey, 'extra');
+      case 'failed':
+        return path(journey, 'failure');
+      case 'complete':
+        return path(journey);
+    }
+  }
+
+  function offered(journey: JourneyState) {
+    const requested = journey.requested.map((v) => levels.parseVector(v));
+    return upstream.offer(requested).filter((o) => o.offered);
+  }
+
+  function renderPicker(ctx: Koa.Context, journey: JourneyState, locale: 'en' | 'cy', error?: 'choose_provider') {
+    const rp = rpFor(journey);
+    const list = offered(journey);
+    const lowest = levels.parseVector(journey.requested[0]!);
+    const remembered = ctx.cookies.get(REMEMBER_COOKIE);
+    views.render(
+      ctx,
+      'picker',
+      {
+        service: { name: rp.display_name },
+        level: { summary: journey.requested.join(' or '), confidenceName: levels.describe(lowest).confidence.name },
+        providers: list.map((o) => ({
+          id: o.policy.id,
+          name: o.policy.display_name,
+          organisationType: o.policy.organisation_type,
+          ...(o.policy.description ? { description: o.policy.description } : {}),
+          hints: o.policy.what_you_will_need,
+          available: o.available,
+        })),
+        ...(remembered && list.some((o) => o.available && o.policy.id === remembered) ? { rememberedProviderId: remembered } : {}),
+        formAction: path(journey, 'provider'),
+        cannotUseHref: path(journey, 'other-ways'),
+        unavailableCount: list.filter((o) => !o.available).length,
+        csrfToken: journey.csrf,
+        ...(error ? { error } : {}),
+      },
+      { status: error ? 400 : 200, locale },
+    );
+  }
+
+  /** Send the citizen back to the service with an OIDC error carrying the journey reference. */
+  async function returnToService(ctx: Koa.Context, details: Awaited<ReturnType<Provider['interactionDetails']>>, journey: JourneyState & { name: 'failed' }) {
+    const params = details.params as Record<string, string | undefined>;
+    const target = new URL(String(params.redirect_uri));
+    target.searchParams.set('error', oidcErrorFor(journey.reason));
+    target.searchParams.set('error_description', ERROR_DESCRIPTIONS[journey.reason]);
+    target.searchParams.set('error_reason', journey.reason);
+    target.searchParams.set('txn', journey.ref);
+    if (journey.caseRef) target.searchParams.set('case_ref', journey.caseRef);
+    if (params.state !== undefined) target.searchParams.set('state', params.state);
+    target.searchParams.set('iss', options.issuer);
+    await journeys.delete(journey);
+    await details.destroy();
+    ctx.redirect(target.href);
+  }
+
+  /** The citizen consented and matching (if any) succeeded: release to the service. */
+  async function finish(ctx: Koa.Context, details: Awaited<ReturnType<Provider['interactionDetails']>>, journey: JourneyState, identity: ReturnedIdentity) {
+    if (journey.name !== 'complete') throw new InvalidJourneyState(journey.name, 'delivered');
+    const rp = rpFor(journey);
+    const grant = new provider.Grant({ accountId: identity.internalSubject, clientId: rp.client_id });
+    grant.addOIDCScope('openid');
+    grant.addOIDCClaims(['sub', 'vot', 'vtm', 'txn', 'verified_claims', 'match']);
+    const grantId = await grant.save();
+    const delivered: DeliveredClaims = {
+      vot: identity.vot,
+      vtm: `${options.issuer}/trustmark`,
+      txn: journey.ref,
+      ...(journey.attributes.length ? { verified_claims: { verification: identity.verification, claims: identity.claims } } : {}),
+      ...(journey.accountRef && journey.outcome !== 'signedIn'
+        ? { match: { result: journey.outcome === 'accountCreated' ? ('created' as const) : ('matched' as const), account_ref: journey.accountRef } }
+        : {}),
+    };
+    const done = await journeys.applyOnly(journey, [{ type: 'delivered', grantId }]);
+    // Everything the service will get now sits sealed under the grant, until its token request takes it.
+    await journeys.save(done, [options.deliveryWrite(grantId, delivered)]);
+    await journeys.delete(done);
+    const redirectTo = await provider.interactionResult(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: identity.internalSubject, acr: identity.vot, remember: false }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
+    ctx.redirect(redirectTo);
+  }
+
+  /** Ask the service to match, and follow Verify's order: match, one extra detail, create, or no match. */
+  async function runMatching(ctx: Koa.Context, details: Awaited<ReturnType<Provider['interactionDetails']>>, state: Matching) {
+    const rp = rpFor(state);
+    let events: JourneyEvent[];
+    if (!rp.matching) {
+      events = [{ type: 'signedInWithoutMatching' }];
+    } else {
+      const pairwise = pairwiseSubject(options.subjectKeys.pairwise, rp.sector_identifier, state.identity.internalSubject);
+      const outcome = await matcher.match({ rp, journey: state, subject: pairwise, mode: 'match' });
+      if (outcome.result === 'match') events = [{ type: 'matched', accountRef: outcome.accountRef }];
+      else if (outcome.result === 'created') events = [{ type: 'accountCreated', accountRef: outcome.accountRef }];
+      else if (outcome.result === 'failed') events = [{ type: 'matchingFailed' }];
+      else {
+        const extra = rp.matching.extra_attribute;
+        const wanted = outcome.result === 'need-attribute' ? outcome.attribute : extra;
+        if (wanted === 'ni_number' && !state.extra?.ni_number) {
+          events = [{ type: 'extraAttributeNeeded', attribute: 'ni_number' }];
+        } else if (rp.matching.account_creation) {
+          const created = await matcher.match({ rp, journey: state, subject: pairwise, mode: 'create' });
+          events =
+            created.result === 'created' || created.result === 'match'
+              ? [{ type: 'accountCreated', accountRef: created.accountRef }]
+              : created.result === 'failed'
+                ? [{ type: 'matchingFailed' }]
+                : [{ type: 'notMatched' }];
+        } else {
+          events = [{ type: 'notMatched' }];
+        }
+      }
+    }
+    const next = await journeys.applyOnly(state, events);
+    if (next.name === 'complete') return finish(ctx, details, next, state.identity);
+    await journeys.save(next);
+    ctx.redirect(pageOf(next));
+  }
+
+  router.get('/journey/:uid', async (ctx) => {
+    const { journey, locale } = await load(ctx, { start: true });
+    if (journey.name !== 'choosingProvider' && journey.name !== 'atProvider') return ctx.redirect(pageOf(journey));
+    renderPicker(ctx, journey, locale);
+  });
+
+  router.post('/journey/:uid/provider', forms, async (ctx) => {
+    const { journey, locale } = await load(ctx);
+    checkCsrf(ctx, journey);
+    if (journey.name !== 'choosingProvider' && journey.name !== 'atProvider') return ctx.redirect(pageOf(journey));
+    const body = ctx.request.body as Record<string, string | undefined>;
+    const choice = offered(journey).find((o) => o.available && o.policy.id === body.provider);
+    if (!choice) return renderPicker(ctx, journey, locale, 'choose_provider');
+    const { url, secrets } = await upstream.beginAuthorization(choice.policy.id, {
+      requested: journey.requested.map((v) => levels.parseVector(v)),
+      attributes: journey.attributes,
+      ...(locale !== 'en' || journey.uiLocales ? { uiLocales: locale } : {}),
+    });
+    const next = await journeys.applyOnly(journey, [{ type: 'idpChosen', idpId: choice.policy.id, upstream: secrets }]);
+    await journeys.save(next, [journeys.upstreamBinding(secrets.state, journey.uid, next)]);
+    if (body.remember === 'yes') {
+      ctx.cookies.set(REMEMBER_COOKIE, choice.policy.id, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, maxAge: 365 * 24 * 3600 * 1000, overwrite: true });
+    } else {
+      ctx.cookies.set(REMEMBER_COOKIE, null, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, overwrite: true });
+    }
+    ctx.status = 303;
+    ctx.redirect(url.href);
+  });
+
+  router.get('/idp/:idpId/callback', async (ctx) => {
+    const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
+    const uid = state ? await journeys.takeUpstream(state) : null;
+    if (!uid) throw new PublicError(400, 'session_expired', 'unknown, used or missing state at the IdP callback');
+    const journey = await journeys.load(uid);
+    if (!journey) throw new PublicError(400, 'session_expired', 'journey gone at the IdP callback');
+    if (journey.name !== 'atProvider' || journey.idpId !== ctx.params.idpId || journey.upstream.state !== state) {
+      throw new PublicError(400, 'bad_request', 'IdP callback does not belong to this journey');
+    }
+    const callbackUrl = new URL(ctx.originalUrl, options.issuer);
+    let event: JourneyEvent;
+    try {
+      const identity = await upstream.completeAuthorization(journey.idpId, callbackUrl, journey.upstream);
+      const claims: Record<string, unknown> = {};
+      for (const name of journey.attributes) {
+        if (identity.verifiedClaims.claims[name] !== undefined) claims[name] = identity.verifiedClaims.claims[name];
+      }
+      const achieved = levels.describe(identity.achieved);
+      event = {
+        type: 'idpReturned',
+        identity: {
+          internalSubject: internalSubject(options.subjectKeys.internal, identity.idpId, identity.subject),
+          vot: identity.vot,
+          // Only what the service needs to know about the verification: nothing that names the IdP.
+          verification: { trust_framework: 'uk_diatf', assurance_level: achieved.confidence.gpg45 },
+          claims,
+        },
+      };
+    } catch (e) {
+      if (!(e instanceof UpstreamError)) throw e;
+      ctx.state.failureDetail = e.detail;
+      event = { type: 'idpFailed', reason: e.reason === 'invalid_response' ? 'provider_failed' : e.reason };
+    }
+    const next = await journeys.apply(journey, [event]);
+    ctx.redirect(next.name === 'consenting' ? path(next, 'consent') : pageOf(next));
+  });
+
+  router.get('/journey/:uid/consent', async (ctx) => {
+    const { journey, locale } = await load(ctx);
+    if (journey.name !== 'consenting') return ctx.redirect(pageOf(journey));
+    const rp = rpFor(journey);
+    const idp = policies.identityProvider(journey.idpId);
+    views.render(
+      ctx,
+      'consent',
+      {
+        service: { name: rp.display_name, organisation: rp.organisation },
+        provider: { name: idp?.display_name ?? journey.idpId },
+        attributes: journey.attributes
+          .filter((a) => journey.identity.claims[a] !== undefined)
+          .map((a: AttributeName) => ({ name: a, value: formatAttribute(a, journey.identity.claims[a]) })),
+        formAction: path(journey, 'consent'),
+        csrfToken: journey.csrf,
+      },
+      { locale },
+    );
+  });
+
+  router.post('/journey/:uid/consent', forms, async (ctx) => {
+    const { details, journey } = await load(ctx);
+    checkCsrf(ctx, journey);
+    if (journey.name !== 'consenting') return ctx.redirect(pageOf(journey));
+    const decision = (ctx.request.body as Record<string, string | undefined>).decision;
+    if (decision !== 'approve') {
+      const next = await journeys.apply(journey, [{ type: 'consentRefused' }]);
+      return ctx.redirect(pageOf(next));
+    }
+    const matching = await journeys.applyOnly(journey, [{ type: 'consentGiven' }]);
+    if (matching.name !== 'matching') throw new InvalidJourneyState(matching.name, 'consentGiven');
+    await runMatching(ctx, details, matching);
+  });
+
+  router.get('/journey/:uid/extra', async (ctx) => {
+    const { journey, locale } = await load(ctx);
+    if (journey.name !== 'needsExtraAttribute') return ctx.redirect(pageOf(journey));
+    const rp = rpFor(journey);
+    views.render(ctx, 'extra-attribute', { service: { name: rp.display_name }, attribute: journey.attribute, formAction: path(journey, 'extra'), csrfToken: journey.csrf }, { locale });
+  });
+
+  router.post('/journey/:uid/extra', forms, async (ctx) => {
+    const { details, journey, locale } = await load(ctx);
+    checkCsrf(ctx, journey);
+    if (journey.name !== 'needsExtraAttribute') return ctx.redirect(pageOf(journey));
+    const body = ctx.request.body as Record<string, string | undefined>;
+    if (body.decision === 'skip') {
+      const next = await journeys.apply(journey, [{ type: 'extraAttributeDeclined' }]);
+      return ctx.redirect(pageOf(next));
+    }
+    const raw = String(body.value ?? '');
+    const value = raw.toUpperCase().replace(/[\s-]/g, '');
+    const error = value === '' ? 'required' : NI_NUMBER.test(value) ? undefined : 'invalid_format';
+    if (error) {
+      const rp = rpFor(journey);
+      return views.render(
+        ctx,
+        'extra-attribute',
+        { service: { name: rp.display_name }, attribute: journey.attribute, value: raw.slice(0, 20), error, formAction: path(journey, 'extra'), csrfToken: journey.csrf },
+        { status: 400, locale },
+      );
+    }
+    const matching = await journeys.applyOnly(journey, [{ type: 'extraAttributeGiven', attribute: 'ni_number', value }]);
+    if (matching.name !== 'matching') throw new InvalidJourneyState(matching.name, 'extraAttributeGiven');
+    await runMatching(ctx, details, matching);
+  });
+
+  router.get('/journey/:uid/failure', async (ctx) => {
+    const { journey, locale } = await load(ctx);
+    if (journey.name !== 'failed') return ctx.redirect(pageOf(journey));
+    const rp = rpFor(journey);
+    const idp = journey.idpId ? policies.identityProvider(journey.idpId) : undefined;
+    const others = offered(journey).filter((o) => o.available && (!journey.idpId || o.policy.id !== journey.idpId || journey.reason === 'cancelled'));
+    views.render(
+      ctx,
+      'failure',
+      {
+        reason: journey.reason,
+        service: { name: rp.display_name },
+        ...(idp ? { provider: { name: idp.display_name } } : {}),
+        journeyRef: journey.ref,
+        ...(RETRYABLE_WITH_ANOTHER_PROVIDER.includes(journey.reason) && others.length > 0 ? { tryAnotherAction: path(journey, 'another') } : {}),
+        otherWays: rp.other_ways,
+        returnAction: path(journey, 'return'),
+        csrfToken: journey.csrf,
+      },
+      { locale },
+    );
+  });
+
+  router.get('/journey/:uid/other-ways', async (ctx) => {
+    const { journey, locale } = await load(ctx);
+    const rp = rpFor(journey);
+    views.render(
+      ctx,
+      'other-ways',
+      {
+        service: { name: rp.display_name },
+        ways: rp.other_ways,
+        ...(journey.name === 'choosingProvider' || journey.name === 'atProvider' ? { backHref: path(journey) } : {}),
+        returnAction: path(journey, 'return'),
+        csrfToken: journey.csrf,
+      },
+      { locale },
+    );
+  });
+
+  router.post('/journey/:uid/another', forms, async (ctx) => {
+    const { journey } = await load(ctx);
+    checkCsrf(ctx, journey);
+    if (journey.name !== 'failed' && journey.name !== 'atProvider') return ctx.redirect(pageOf(journey));
+    const next = await journeys.apply(journey, [{ type: 'anotherProviderRequested' }]);
+    ctx.redirect(pageOf(next));
+  });
+
+  router.post('/journey/:uid/return', forms, async (ctx) => {
+    const { details, journey } = await load(ctx);
+    checkCsrf(ctx, journey);
+    let failed = journey;
+    // Giving up before choosing (or after coming back from) a provider: "I cannot use any of these".
+    if (failed.name === 'atProvider') failed = await journeys.applyOnly(failed, [{ type: 'anotherProviderRequested' }]);
+    if (failed.name === 'choosingProvider') failed = await journeys.applyOnly(failed, [{ type: 'noProviderUsable' }]);
+    if (failed.name !== 'failed') return ctx.redirect(pageOf(failed));
+    await returnToService(ctx, details, failed);
+  });
+
+  return router;
+}

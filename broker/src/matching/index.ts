@@ -1,0 +1,135 @@
+/**
+ * The broker's side of matching (docs/architecture.md, "Matching"): a request signed by the
+ * broker, an answer signed by the service. A slow, down or badly signed answer is a
+ * failure with a support path, never a silent success.
+ */
+import { randomUUID } from 'node:crypto';
+import { SignJWT, createLocalJWKSet, createRemoteJWKSet, jwtVerify, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
+import type { Policies, RelyingPartyPolicy } from '@idbroker/policies';
+import type { Matching } from '../journey/journey-state.js';
+
+export const MATCH_REQUEST_TYP = 'match-request+jwt';
+export const MATCH_RESPONSE_TYP = 'match-response+jwt';
+
+export interface MatchRequest {
+  rp: RelyingPartyPolicy;
+  journey: Matching;
+  /** The pairwise subject for this service. */
+  subject: string;
+  mode: 'match' | 'create';
+}
+
+export type MatchOutcome =
+  | { result: 'match'; accountRef: string }
+  | { result: 'created'; accountRef: string }
+  | { result: 'no-match' }
+  | { result: 'need-attribute'; attribute: string }
+  | { result: 'failed'; detail: string };
+
+export interface Matcher {
+  match(request: MatchRequest): Promise<MatchOutcome>;
+}
+
+export interface MatcherOptions {
+  issuer: string;
+  policies: Policies;
+  /** The broker's private signing JWK (ES256, with kid): the one published in its JWKS. */
+  signingKey: JWK;
+  fetch?: typeof fetch;
+  now?: () => number;
+  logger?: { warn(obj: object, msg?: string): void };
+}
+
+export function createMatcher(options: MatcherOptions): Matcher {
+  const doFetch = options.fetch ?? fetch;
+  const now = options.now ?? Date.now;
+  const keyPromise = importJWK(options.signingKey, 'ES256');
+  const keySets = new Map<string, JWTVerifyGetKey>();
+
+  const serviceKeys = (rp: RelyingPartyPolicy): JWTVerifyGetKey => {
+    let set = keySets.get(rp.client_id);
+    if (!set) {
+      if (rp.jwks_uri) set = createRemoteJWKSet(new URL(rp.jwks_uri));
+      else {
+        const jwks = options.policies.relyingPartyJwks(rp);
+        if (!jwks) throw new Error(`no keys for ${rp.client_id}`);
+        set = createLocalJWKSet(jwks as { keys: JWK[] });
+      }
+      keySets.set(rp.client_id, set);
+    }
+    return set;
+  };
+
+  return {
+    async match({ rp, journey, subject, mode }) {
+      if (!rp.matching) return { result: 'failed', detail: 'service has no matching URL' };
+      const jti = randomUUID();
+      const iat = Math.floor(now() / 1000);
+      const token = await new SignJWT({
+        txn: journey.ref,
+        sub: subject,
+        vot: journey.identity.vot,
+        verified_claims: { verification: journey.identity.verification, claims: journey.identity.claims },
+        mode,
+        attempt: journey.attempt,
+        ...(journey.extra ? { extra_attributes: journey.extra } : {}),
+      })
+        .setProtectedHeader({ alg: 'ES256', typ: MATCH_REQUEST_TYP, ...(options.signingKey.kid ? { kid: options.signingKey.kid } : {}) })
+        .setIssuer(options.issuer)
+        .setAudience(rp.client_id)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 60)
+        .setJti(jti)
+        .sign(await keyPromise);
+
+      let body: string;
+      try {
+        const response = await doFetch(rp.matching.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/jwt', accept: 'application/jwt' },
+          body: token,
+          redirect: 'error',
+          signal: AbortSignal.timeout(rp.matching.timeout_ms),
+        });
+        body = await response.text();
+        if (response.status !== 200) return fail(`matching endpoint answered ${response.status}`);
+      } catch (e) {
+        return fail(`matching endpoint unreachable or too slow: ${(e as Error).name}`);
+      }
+
+      try {
+        const { payload } = await jwtVerify(body.trim(), serviceKeys(rp), {
+          algorithms: ['ES256'],
+          typ: MATCH_RESPONSE_TYP,
+          issuer: rp.client_id,
+          audience: options.issuer,
+          currentDate: new Date(now()),
+          maxTokenAge: '5m',
+          requiredClaims: ['iat', 'exp', 'jti'],
+        });
+        if (payload.in_response_to !== jti) return fail('answer is not for this request (in_response_to)');
+        if (payload.txn !== journey.ref) return fail('answer is for another journey (txn)');
+        const ref = typeof payload.account_ref === 'string' && payload.account_ref.length > 0 && payload.account_ref.length <= 128 ? payload.account_ref : undefined;
+        switch (payload.result) {
+          case 'match':
+            return ref ? { result: 'match', accountRef: ref } : fail('match without account_ref');
+          case 'created':
+            return ref ? { result: 'created', accountRef: ref } : fail('created without account_ref');
+          case 'no-match':
+            return { result: 'no-match' };
+          case 'need-attribute':
+            return typeof payload.attribute === 'string' ? { result: 'need-attribute', attribute: payload.attribute } : fail('need-attribute without attribute');
+          default:
+            return fail('unknown result');
+        }
+      } catch (e) {
+        return fail(`answer not verified: ${(e as Error).name}`);
+      }
+
+      function fail(detail: string): MatchOutcome {
+        options.logger?.warn({ client: rp.client_id, journey: journey.ref, detail }, 'matching failed');
+        return { result: 'failed', detail };
+      }
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * The broker towards services: an OpenID Provider (oidc-provider) whose clients are the
+ * services onboarded in policies/relying-parties. Logins are never remembered here (no
+ * single sign-on at the broker): every authorization goes through a journey.
+ */
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Policies, RelyingPartyPolicy } from '@idbroker/policies';
+import { assertPermitted, requestedAttributes, requestedVectors, RequestRefused } from './requested.js';
+import { pairwiseSubject } from './pairwise.js';
+
+/** Claims the broker puts in every ID token it issues (beyond sub). */
+export const BROKER_ID_TOKEN_CLAIMS = ['vot', 'vtm', 'txn', 'verified_claims', 'match'] as const;
+
+export interface DeliveredClaims {
+  vot: string;
+  vtm: string;
+  txn: string;
+  verified_claims?: { verification: Record<string, unknown>; claims: Record<string, unknown> };
+  match?: { result: 'matched' | 'created'; account_ref: string };
+}
+
+export interface ProviderOptions {
+  issuer: string;
+  policies: Policies;
+  signingKeys: Record<string, unknown>[];
+  cookieKeys: string[];
+  pairwiseKey: Uint8Array;
+  adapter: NonNullable<Configuration['adapter']>;
+  journeyTtlSeconds: number;
+  /** Fetch (and remove) what the citizen consented to release for this grant. */
+  takeDelivery(grantId: string): Promise<DeliveredClaims | undefined>;
+  renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
+  trustProxy: boolean;
+}
+
+export function clientMetadata(policies: Policies, rp: RelyingPartyPolicy): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    client_id: rp.client_id,
+    client_name: rp.display_name,
+    redirect_uris: rp.redirect_uris,
+    response_types: ['code'],
+    grant_types: ['authorization_code'],
+    token_endpoint_auth_method: rp.token_endpoint_auth_method,
+    id_token_signed_response_alg: 'ES256',
+    subject_type: 'pairwise',
+  };
+  if (rp.token_endpoint_auth_method === 'private_key_jwt') base.token_endpoint_auth_signing_alg = 'ES256';
+  if (rp.jwks_uri) base.jwks_uri = rp.jwks_uri;
+  else {
+    const jwks = policies.relyingPartyJwks(rp);
+    if (jwks) base.jwks = jwks;
+  }
+  if (rp.client_secret) base.client_secret = policies.readSecret(rp.client_secret).trim();
+  return base;
+}
+
+export function createProvider(options: ProviderOptions): Provider {
+  const { policies } = options;
+  const levels = policies.levels;
+  const acrValues = [...levels.allVectors(), ...Object.keys(levels.acrAliases)];
+
+  const basePolicy = interactionPolicy.base();
+  const login = basePolicy.get('login');
+  // No single sign-on at the broker: a journey is needed for every authorization.
+  login?.checks.add(
+    new interactionPolicy.Check('broker_journey', 'every authorization goes through a journey', (ctx) =>
+      ctx.oidc.result?.login ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT,
+    ),
+    0,
+  );
+
+  const rpOf = (clientId: string | undefined): RelyingPartyPolicy => {
+    const rp = clientId ? policies.relyingParty(clientId) : undefined;
+    if (!rp) throw new errors.InvalidClient('unknown client');
+    return rp;
+  };
+
+  const configuration: Configuration = {
+    adapter: options.adapter,
+    clients: policies.relyingParties.map((rp) => clientMetadata(policies, rp)) as unknown as Configuration['clients'],
+    jwks: { keys: options.signingKeys as never },
+    cookies: {
+      keys: options.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    pkce: { required: () => true },
+    responseTypes: ['code'],
+    subjectTypes: ['pairwise'],
+    acrValues,
+    claims: {
+      openid: ['sub', ...BROKER_ID_TOKEN_CLAIMS],
+    },
+    conformIdTokenClaims: false,
+    extraParams: {
+      vtr(ctx, value, client) {
+        const rp = rpOf(client?.clientId);
+        try {
+          const params = ctx.oidc.params as Record<string, string | undefined>;
+          requestedVectors(levels, rp, { vtr: value as string | undefined, acr_values: params.acr_values });
+          assertPermitted(rp, requestedAttributes(params.claims));
+        } catch (e) {
+          if (e instanceof RequestRefused) throw new errors.InvalidRequest(e.message);
+          throw e;
+        }
+      },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      userinfo: { enabled: true },
+      revocation: { enabled: false },
+      introspection: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['ES256'],
+      clientAuthSigningAlgValues: ['ES256', 'PS256', 'RS256'],
+      requestObjectSigningAlgValues: ['ES256'],
+      userinfoSigningAlgValues: ['ES256'],
+    },
+    clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
+    discovery: {
+      trust_frameworks_supported: ['uk_diatf'],
+      claims_in_verified_claims_supported: ['given_name', 'family_name', 'birthdate', 'address', 'place_of_birth', 'nationalities'],
+      evidence_supported: [],
+      vtr_supported: levels.allVectors(),
+      verified_claims_supported: true,
+      service_documentation: 'https://github.com/identity-assurance-broker',
+      ui_locales_supported: ['en', 'cy'],
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/journey/${interaction.uid}`,
+      policy: basePolicy,
+    },
+    ttl: {
+      Interaction: options.journeyTtlSeconds,
+      Session: options.journeyTtlSeconds,
+      Grant: options.journeyTtlSeconds,
+      AuthorizationCode: 60,
+      AccessToken: 600,
+      IdToken: 600,
+    },
+    async pairwiseIdentifier(_ctx, accountId, client) {
+      const rp = rpOf(client.clientId);
+      return pairwiseSubject(options.pairwiseKey, rp.sector_identifier, accountId);
+    },
+    async findAccount(_ctx, accountId, token) {
+      const grantId = (token as { grantId?: string } | undefined)?.grantId;
+      return {
+        accountId,
+        async claims(use) {
+          // The consented claims are released once, into the ID token at the token endpoint.
+          if (use === 'id_token' && grantId) {
+            const delivered = await options.takeDelivery(grantId);
+            if (delivered) return { sub: accountId, ...delivered };
+          }
+          return { sub: accountId };
+        },
+      };
+    },
+    async assertJwtClientAuthClaimsAndHeader(ctx, claims) {
+      if (claims.aud !== undefined) {
+        const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+        const issuer = ctx.oidc.issuer;
+        const allowed = new Set([issuer, ctx.oidc.urlFor('token'), ctx.oidc.urlFor('pushed_authorization_request')]);
+        if (!audiences.some((a: unknown) => typeof a === 'string' && allowed.has(a))) {
+          throw new errors.InvalidClientAuth('the client assertion audience must be the broker issuer');
+        }
+      }
+    },
+    renderError: options.renderError as Configuration['renderError'],
+  };
+
+  const provider = new Provider(options.issuer, configuration);
+  provider.proxy = options.trustProxy;
+  return provider;
+}

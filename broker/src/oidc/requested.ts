@@ -1,0 +1,75 @@
+/**
+ * What a service asked for: the level (vtr or acr_values) and the attributes (the claims
+ * parameter's verified_claims). Checked against the service's policy at /authorize, so a
+ * request outside it is refused with a clear OIDC error before the citizen sees anything.
+ */
+import { attributeNameSchema, LevelError, type AttributeName, type Levels, type RelyingPartyPolicy, type Vector } from '@idbroker/policies';
+
+export class RequestRefused extends Error {
+  override readonly name = 'RequestRefused';
+}
+
+export interface LevelRequest {
+  vtr?: string | undefined;
+  acr_values?: string | undefined;
+}
+
+/** The requested vectors, or the service's default level when it asked for none. */
+export function requestedVectors(levels: Levels, rp: RelyingPartyPolicy, params: LevelRequest): Vector[] {
+  let vectors: Vector[];
+  try {
+    if (params.vtr !== undefined && params.vtr !== '') vectors = levels.parseVtr(params.vtr);
+    else if (params.acr_values !== undefined && params.acr_values !== '') vectors = levels.parseAcrValues(params.acr_values);
+    else vectors = [levels.parseVector(rp.default_level)];
+  } catch (e) {
+    if (e instanceof LevelError) throw new RequestRefused(`unsupported level: ${e.message}`);
+    throw e;
+  }
+  const minimum = levels.parseVector(rp.minimum_level);
+  for (const v of vectors) {
+    if (!levels.satisfies(v, minimum)) {
+      throw new RequestRefused(`the level ${levels.format(v)} is below this service's minimum level ${rp.minimum_level}`);
+    }
+  }
+  return vectors;
+}
+
+/** Attribute names asked for in the claims parameter (id_token or userinfo verified_claims). */
+export function requestedAttributes(claimsParam: unknown): AttributeName[] {
+  if (claimsParam === undefined || claimsParam === null || claimsParam === '') return [];
+  let parsed: unknown = claimsParam;
+  if (typeof claimsParam === 'string') {
+    try {
+      parsed = JSON.parse(claimsParam);
+    } catch {
+      throw new RequestRefused('the claims parameter is not valid JSON');
+    }
+  }
+  const names = new Set<AttributeName>();
+  const unknown: string[] = [];
+  for (const container of ['id_token', 'userinfo'] as const) {
+    const vc = (parsed as Record<string, Record<string, unknown> | undefined>)?.[container]?.verified_claims;
+    if (vc === undefined || vc === null) continue;
+    const list = Array.isArray(vc) ? vc : [vc];
+    for (const entry of list) {
+      const claims = (entry as { claims?: unknown } | null)?.claims;
+      if (claims === undefined || claims === null) continue;
+      if (typeof claims !== 'object' || Array.isArray(claims)) throw new RequestRefused('verified_claims.claims must be an object');
+      for (const name of Object.keys(claims)) {
+        const ok = attributeNameSchema.safeParse(name);
+        if (ok.success) names.add(ok.data);
+        else unknown.push(name);
+      }
+    }
+  }
+  if (unknown.length) throw new RequestRefused(`unknown attribute${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+  return [...names];
+}
+
+/** Refuse attributes the service's policy does not permit. */
+export function assertPermitted(rp: RelyingPartyPolicy, attributes: readonly AttributeName[]): void {
+  const refused = attributes.filter((a) => !rp.permitted_attributes.includes(a));
+  if (refused.length) {
+    throw new RequestRefused(`this service may not receive: ${refused.join(', ')}`);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * A private copy of the shipped policies for one test, with changes: issuers pointing at
+ * stubs on free ports, another service in another sector, a suspended IdP, and so on.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { defaultPoliciesDir, loadPolicies, type LoadOptions, type Policies } from '@idbroker/policies';
+
+export interface PolicyChanges {
+  /** Changes to identity-providers/<id>.yaml (merged at the top level). */
+  idps?: Record<string, Record<string, unknown>>;
+  /** Changes to relying-parties/<file>.yaml, by client_id (merged at the top level). */
+  rps?: Record<string, Record<string, unknown>>;
+  /** Extra services: file name -> whole policy. */
+  extraRps?: Record<string, Record<string, unknown>>;
+}
+
+export interface TestPolicies {
+  dir: string;
+  load(options?: LoadOptions): Policies;
+  /** Rewrite one IdP's policy file (e.g. to suspend it mid-test). */
+  changeIdp(id: string, change: Record<string, unknown>): void;
+  remove(): void;
+}
+
+export function testPolicies(changes: PolicyChanges = {}): TestPolicies {
+  const dir = mkdtempSync(join(tmpdir(), 'idb-policies-'));
+  cpSync(defaultPoliciesDir, dir, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('/src') });
+  const changeIdp = (id: string, change: Record<string, unknown>) => {
+    const file = join(dir, 'identity-providers', `${id}.yaml`);
+    const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, stringify({ ...doc, ...change }));
+  };
+  for (const [id, change] of Object.entries(changes.idps ?? {})) changeIdp(id, change);
+  for (const [clientId, change] of Object.entries(changes.rps ?? {})) {
+    const file = join(dir, 'relying-parties', clientId === 'example-council-tax' ? 'example-council-tax.yaml' : `${clientId}.yaml`);
+    const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, stringify({ ...doc, ...change }));
+  }
+  for (const [name, policy] of Object.entries(changes.extraRps ?? {})) {
+    writeFileSync(join(dir, 'relying-parties', name.endsWith('.yaml') ? name : `${name}.yaml`), stringify(policy));
+  }
+  return {
+    dir,
+    load: (options) => loadPolicies(dir, options),
+    changeIdp,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
