@@ -1,0 +1,153 @@
+/**
+ * The broker's pages, on the GOV.UK Design System (govuk-frontend + nunjucks), in English
+ * and Welsh. Every page gets a strict CSP with a fresh nonce, no-referrer, no-store.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nunjucks from 'nunjucks';
+import type Koa from 'koa';
+import type { PageModels, PageName } from './models.js';
+
+export type { PageModels, PageName } from './models.js';
+export type Locale = 'en' | 'cy';
+export const LOCALES: readonly Locale[] = ['en', 'cy'];
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const govukDist = resolve(dirname(require.resolve('govuk-frontend/package.json')), 'dist');
+
+type Messages = Record<string, string>;
+export const messages: Record<Locale, Messages> = {
+  en: JSON.parse(readFileSync(join(here, 'locales/en.json'), 'utf8')) as Messages,
+  cy: JSON.parse(readFileSync(join(here, 'locales/cy.json'), 'utf8')) as Messages,
+};
+
+export class MissingMessageError extends Error {
+  override readonly name = 'MissingMessageError';
+}
+
+export interface Views {
+  render<P extends PageName>(ctx: Koa.Context, page: P, model: PageModels[P], options?: { status?: number; locale?: Locale; formActionOrigins?: string[] }): void;
+  assets: Koa.Middleware;
+  t(locale: Locale, key: string, params?: Record<string, string | number>): string;
+}
+
+export interface ViewsOptions {
+  /** Where assets are served. Default '/assets'. */
+  assetPath?: string;
+  /** Throw on a missing message key. Default: true unless NODE_ENV is production. */
+  strict?: boolean;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.map': 'application/json',
+};
+
+export function createViews(options: ViewsOptions = {}): Views {
+  const assetPath = options.assetPath ?? '/assets';
+  const strict = options.strict ?? process.env.NODE_ENV !== 'production';
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader([join(here, 'templates'), govukDist]), {
+    autoescape: true,
+    throwOnUndefined: false,
+    trimBlocks: true,
+    lstripBlocks: true,
+  });
+
+  function t(locale: Locale, key: string, params: Record<string, string | number> = {}): string {
+    let text = messages[locale][key];
+    if (text === undefined) {
+      if (strict) throw new MissingMessageError(`no ${locale} message for "${key}"`);
+      text = messages.en[key] ?? key;
+    }
+    return text.replace(/\{(\w+)\}/g, (_, name: string) => (params[name] === undefined ? `{${name}}` : String(params[name])));
+  }
+
+  const roots = [join(govukDist, 'govuk/assets'), join(govukDist, 'govuk')];
+  const assets: Koa.Middleware = async (ctx, next) => {
+    if (!ctx.path.startsWith(`${assetPath}/`) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    const rel = normalize(ctx.path.slice(assetPath.length + 1));
+    if (rel.startsWith('..') || rel.includes('\0')) return next();
+    const ext = extname(rel);
+    const type = CONTENT_TYPES[ext];
+    if (!type) return next();
+    for (const root of roots) {
+      const file = join(root, rel);
+      if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) continue;
+      ctx.type = type;
+      ctx.set('Cache-Control', 'public, max-age=86400');
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.body = createReadStream(file);
+      return;
+    }
+    return next();
+  };
+
+  return {
+    t,
+    assets,
+    render(ctx, page, model, renderOptions = {}) {
+      const locale = renderOptions.locale ?? resolveLocale(ctx);
+      const nonce = randomBytes(16).toString('base64');
+      const tr = (key: string, params?: Record<string, string | number>) => t(locale, key, params);
+      const html = env.render(`${page}.njk`, {
+        ...model,
+        t: tr,
+        locale,
+        htmlLang: locale,
+        cspNonce: nonce,
+        assetPath,
+        langLinks: LOCALES.map((l) => ({ locale: l, href: languageHref(ctx, l), current: l === locale })),
+        pageModel: model,
+      });
+      const formActions = ["'self'", ...(renderOptions.formActionOrigins ?? [])].join(' ');
+      ctx.status = renderOptions.status ?? 200;
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.set(
+        'Content-Security-Policy',
+        `default-src 'none'; script-src 'self' 'nonce-${nonce}'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; form-action ${formActions}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'`,
+      );
+      ctx.set('Referrer-Policy', 'no-referrer');
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.set('X-Frame-Options', 'DENY');
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = html;
+    },
+  };
+}
+
+/** The same page in another language: ?lang=<locale>, other query parameters kept. */
+export function languageHref(ctx: Koa.Context, locale: Locale): string {
+  const params = new URLSearchParams(ctx.querystring);
+  params.set('lang', locale);
+  return `${ctx.path}?${params.toString()}`;
+}
+
+const LANG_COOKIE = 'lang';
+
+/** ?lang=cy|en (remembered in a cookie), else the cookie, else the journey's ui_locales, else English. */
+export function resolveLocale(ctx: Koa.Context, uiLocales?: string): Locale {
+  const asked = typeof ctx.query?.lang === 'string' ? ctx.query.lang : undefined;
+  if (asked === 'en' || asked === 'cy') {
+    ctx.cookies.set(LANG_COOKIE, asked, { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 365 * 24 * 3600 * 1000, overwrite: true, secure: ctx.secure });
+    return asked;
+  }
+  const cookie = ctx.cookies.get(LANG_COOKIE);
+  if (cookie === 'en' || cookie === 'cy') return cookie;
+  for (const tag of (uiLocales ?? '').split(' ')) {
+    const primary = tag.toLowerCase().split('-')[0];
+    if (primary === 'cy' || primary === 'en') return primary;
+  }
+  return 'en';
+}

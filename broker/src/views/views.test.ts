@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Koa from 'koa';
+import type { Server } from 'node:http';
+import { freePort } from '../../../test/support/ports.js';
+import { createViews, messages, resolveLocale, type Locale, type PageModels, type PageName } from './index.js';
+
+const views = createViews({ strict: true });
+const ways = [{ text: 'Phone 0300 123 4567' }, { text: 'Visit an office', href: 'https://example.gov.uk/offices' }];
+const reasons = ['cancelled', 'no_match', 'level_not_met', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'] as const;
+
+/** Every page in every state the broker renders it in. */
+const samples: Array<[string, PageName, PageModels[PageName]]> = [
+  ['picker', 'picker', {
+    service: { name: 'Pay your council tax' },
+    level: { summary: 'Cl.Cm.P2', confidenceName: 'Medium identity confidence' },
+    providers: [
+      { id: 'civic-id', name: 'Civic ID', organisationType: 'public', description: 'A public service.', hints: ['A passport'], available: true },
+      { id: 'swift-verify', name: 'SwiftVerify', organisationType: 'company', hints: ['A bank account'], available: true },
+      { id: 'down-idp', name: 'Down IdP', organisationType: 'not-for-profit', hints: ['x'], available: false },
+    ],
+    rememberedProviderId: 'civic-id',
+    formAction: '/journey/u/provider',
+    cannotUseHref: '/journey/u/other-ways',
+    unavailableCount: 1,
+    csrfToken: 'csrf-token-1',
+  }],
+  ['picker-error', 'picker', {
+    service: { name: 'Pay your council tax' },
+    level: { summary: 'Cl.P1', confidenceName: 'Low identity confidence' },
+    providers: [{ id: 'civic-id', name: 'Civic ID', organisationType: 'public', hints: ['A passport'], available: true }],
+    formAction: '/journey/u/provider',
+    cannotUseHref: '/journey/u/other-ways',
+    error: 'choose_provider',
+    csrfToken: 'csrf-token-1',
+  }],
+  ['picker-none', 'picker', {
+    service: { name: 'Pay your council tax' },
+    level: { summary: 'Cl.P1', confidenceName: 'Low identity confidence' },
+    providers: [{ id: 'civic-id', name: 'Civic ID', organisationType: 'public', hints: ['A passport'], available: false }],
+    formAction: '/journey/u/provider',
+    cannotUseHref: '/journey/u/other-ways',
+  }],
+  ['consent', 'consent', {
+    service: { name: 'Pay your council tax', organisation: 'Example Borough Council' },
+    provider: { name: 'Civic ID' },
+    attributes: [
+      { name: 'given_name', value: 'Margaret' },
+      { name: 'address', value: '12 Station Road\nExampleton\nEX1 2AB' },
+      { name: 'birthdate', value: '14 March 1958' },
+    ],
+    formAction: '/journey/u/consent',
+    csrfToken: 'csrf-token-1',
+  }],
+  ['extra', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', formAction: '/journey/u/extra', csrfToken: 'c' }],
+  ['extra-required', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', error: 'required', formAction: '/journey/u/extra', csrfToken: 'c' }],
+  ['extra-invalid', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', value: 'AB12', error: 'invalid_format', formAction: '/journey/u/extra', csrfToken: 'c' }],
+  ['other-ways', 'other-ways', { service: { name: 'Pay your council tax' }, ways, backHref: '/journey/u', returnAction: '/journey/u/return', csrfToken: 'c' }],
+  ...reasons.map((reason): [string, PageName, PageModels[PageName]] => [`failure-${reason}`, 'failure', {
+    reason,
+    service: { name: 'Pay your council tax' },
+    provider: { name: 'Civic ID' },
+    journeyRef: 'K7QM-2XPD-9RTB-H',
+    tryAnotherAction: '/journey/u/another',
+    otherWays: ways,
+    helpAction: '/journey/u/help',
+    returnAction: '/journey/u/return',
+    caseRef: reason === 'no_match' ? 'ABCD-EFGH-JKMN-P' : undefined,
+    csrfToken: 'c',
+  } as PageModels['failure']]),
+  ...(['bad_request', 'not_found', 'session_expired', 'server_error', 'too_many_requests'] as const).map((title): [string, PageName, PageModels[PageName]] => [`error-${title}`, 'error', { status: 400, errorId: 'e-1', title, detail: 'redirect_uri did not match', startAgainHref: '/' }]),
+];
+
+let server: Server;
+let base: string;
+beforeAll(async () => {
+  const app = new Koa();
+  app.use(views.assets);
+  app.use((ctx) => {
+    const sample = samples.find(([name]) => ctx.path === `/${name}`);
+    if (!sample) return;
+    views.render(ctx, sample[1], sample[2] as never, { locale: resolveLocale(ctx) });
+  });
+  const port = await freePort();
+  server = app.listen(port, '127.0.0.1');
+  base = `http://127.0.0.1:${port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+const get = (path: string) => fetch(`${base}${path}`);
+
+describe('broker pages', () => {
+  it('English and Welsh have the same keys and the same placeholders', () => {
+    expect(Object.keys(messages.cy).sort()).toEqual(Object.keys(messages.en).sort());
+    for (const key of Object.keys(messages.en)) {
+      const holes = (s: string) => (s.match(/\{\w+\}/g) ?? []).sort();
+      expect(holes(messages.cy[key]!), key).toEqual(holes(messages.en[key]!));
+    }
+  });
+
+  it.each(samples.flatMap(([name]) => (['en', 'cy'] as Locale[]).map((l) => [name, l] as const)))('%s renders in %s without a missing message', async (name, locale) => {
+    const response = await get(`/${name}?lang=${locale}`);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain(`lang="${locale}"`);
+    expect(html).not.toMatch(/\b(picker|consent|failure|error|common|extra|attribute|other_ways)\.[a-z_]+\b(?![^<]*>)/);
+  });
+
+  it('a missing message fails loudly in strict mode', () => {
+    expect(() => views.t('cy', 'no.such.key')).toThrow(/no cy message for "no.such.key"/);
+  });
+
+  it('sets a strict CSP with a fresh nonce, no-referrer and no-store', async () => {
+    const a = await get('/picker');
+    const b = await get('/picker');
+    const csp = a.headers.get('content-security-policy')!;
+    expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+'/);
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toBe(b.headers.get('content-security-policy'));
+    expect(a.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(a.headers.get('cache-control')).toBe('no-store');
+    const html = await a.text();
+    for (const script of html.match(/<script[^>]*>/g) ?? []) expect(script).toMatch(/nonce="/);
+  });
+
+  it('the picker offers only available providers as choices, and lists the others as not available', async () => {
+    const html = await (await get('/picker')).text();
+    expect(html).toMatch(/name="provider"[^>]*value="civic-id"[^>]*checked/);
+    expect(html).toContain('value="swift-verify"');
+    expect(html).not.toContain('value="down-idp"');
+    expect(html).toContain('Not available right now');
+    expect(html).toContain('Down IdP');
+    expect(html).toContain('Public sector');
+    expect(html).toContain('name="csrf" value="csrf-token-1"');
+  });
+
+  it('an error shows the summary linking to the field, the field error, and "Error:" in the title', async () => {
+    const html = await (await get('/extra-invalid')).text();
+    expect(html).toMatch(/<title>\s*Error: /);
+    expect(html).toContain('govuk-error-summary');
+    expect(html).toContain('href="#value"');
+    expect(html).toContain('id="value-error"');
+    const picker = await (await get('/picker-error')).text();
+    expect(picker).toContain('href="#provider"');
+    expect(picker).toContain('id="provider"');
+  });
+
+  it('escapes what services and IdPs send', async () => {
+    const app = new Koa();
+    app.use((ctx) =>
+      views.render(ctx, 'consent', {
+        service: { name: '<script>alert(1)</script>', organisation: 'Org' },
+        provider: { name: 'P' },
+        attributes: [{ name: 'given_name', value: '<img src=x onerror=alert(1)>' }],
+        formAction: '/x',
+      }),
+    );
+    const port = await freePort();
+    const s = app.listen(port, '127.0.0.1');
+    const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+    s.close();
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<img src=x');
+  });
+
+  it('the language switch keeps the other query parameters and remembers the choice', async () => {
+    const response = await get('/picker?lang=cy&foo=bar');
+    const html = await response.text();
+    expect(html).toContain('Dewiswch sut i brofi pwy ydych chi');
+    expect(html).toMatch(/href="\/picker\?lang=en&amp;foo=bar"/);
+    expect(response.headers.get('set-cookie')).toMatch(/lang=cy;.*httponly/i);
+    const again = await fetch(`${base}/picker`, { headers: { cookie: 'lang=cy' } });
+    expect(await again.text()).toContain('lang="cy"');
+  });
+
+  it('serves the GOV.UK Frontend assets', async () => {
+    const css = await get('/assets/govuk-frontend.min.css');
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toContain('text/css');
+    expect((await get('/assets/fonts/light-94a07e06a1-v2.woff2')).status).not.toBe(500);
+    expect((await get('/assets/../package.json')).status).toBe(404);
+  });
+});
