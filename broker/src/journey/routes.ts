@@ -46,6 +46,23 @@ export interface JourneyRoutesOptions {
   /** Store what the citizen consented to, for the token endpoint to release once. */
   deliveryWrite(grantId: string, claims: DeliveredClaims): { key: string; value: string; ttlSeconds: number };
   secureCookies: boolean;
+  /** Support cases (the "get help" way forward). Without it, failure pages offer no help form. */
+  support?: JourneySupport;
+}
+
+/** What the journey needs from support: open a case for a failed journey. */
+export interface JourneySupport {
+  openCase(input: {
+    journeyRef: string;
+    clientId: string;
+    idpId?: string;
+    requested: string[];
+    stage: string;
+    reason: FailureReason;
+    description?: string;
+    contact?: string;
+    locale: 'en' | 'cy';
+  }): Promise<{ reference: string }>;
 }
 
 const REMEMBER_COOKIE = 'idb_provider';
@@ -399,11 +416,41 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
         journeyRef: journey.ref,
         ...(RETRYABLE_WITH_ANOTHER_PROVIDER.includes(journey.reason) && others.length > 0 ? { tryAnotherAction: path(journey, 'another') } : {}),
         otherWays: rp.other_ways,
+        ...(options.support && !journey.caseRef ? { helpAction: path(journey, 'help') } : {}),
+        ...(journey.caseRef ? { caseRef: journey.caseRef } : {}),
         returnAction: path(journey, 'return'),
         csrfToken: journey.csrf,
       },
       { locale },
     );
+  });
+
+  // Get help: the citizen may describe what happened and leave contact details, then a case opens.
+  router.post('/journey/:uid/help', forms, async (ctx) => {
+    const { journey, locale } = await load(ctx);
+    checkCsrf(ctx, journey);
+    if (journey.name !== 'failed' || !options.support) return ctx.redirect(pageOf(journey));
+    if (journey.caseRef) return ctx.redirect(pageOf(journey));
+    const body = ctx.request.body as Record<string, string | undefined>;
+    const rp = rpFor(journey);
+    if (body.step !== 'open') {
+      return views.render(ctx, 'case-create', { service: { name: rp.display_name }, journeyRef: journey.ref, formAction: path(journey, 'help'), backHref: path(journey, 'failure'), csrfToken: journey.csrf }, { locale });
+    }
+    const description = String(body.description ?? '').trim().slice(0, 1000);
+    const contact = String(body.contact ?? '').trim().slice(0, 200);
+    const { reference } = await options.support.openCase({
+      journeyRef: journey.ref,
+      clientId: journey.clientId,
+      ...(journey.idpId ? { idpId: journey.idpId } : {}),
+      requested: journey.requested,
+      stage: journey.stage,
+      reason: journey.reason,
+      ...(description ? { description } : {}),
+      ...(contact ? { contact } : {}),
+      locale,
+    });
+    await journeys.save({ ...journey, caseRef: reference });
+    ctx.redirect(pageOf(journey));
   });
 
   router.get('/journey/:uid/other-ways', async (ctx) => {

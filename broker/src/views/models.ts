@@ -51,6 +51,13 @@ export interface PageModels {
     caseRef?: string;
     csrfToken?: string;
   };
+  'case-create': {
+    service: { name: string };
+    journeyRef: string;
+    formAction: string;
+    backHref: string;
+    csrfToken?: string;
+  };
   error: {
     status: number;
     errorId: string;

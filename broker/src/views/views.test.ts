@@ -54,6 +54,7 @@ const samples: Array<[string, PageName, PageModels[PageName]]> = [
   ['extra', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', formAction: '/journey/u/extra', csrfToken: 'c' }],
   ['extra-required', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', error: 'required', formAction: '/journey/u/extra', csrfToken: 'c' }],
   ['extra-invalid', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', value: 'AB12', error: 'invalid_format', formAction: '/journey/u/extra', csrfToken: 'c' }],
+  ['case-create', 'case-create', { service: { name: 'Pay your council tax' }, journeyRef: 'K7QM-2XPD-9RTB-H', formAction: '/journey/u/help', backHref: '/journey/u/failure', csrfToken: 'c' }],
   ['other-ways', 'other-ways', { service: { name: 'Pay your council tax' }, ways, backHref: '/journey/u', returnAction: '/journey/u/return', csrfToken: 'c' }],
   ...reasons.map((reason): [string, PageName, PageModels[PageName]] => [`failure-${reason}`, 'failure', {
     reason,
