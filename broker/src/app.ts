@@ -123,7 +123,8 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
 
   const journeys = new Journeys({ store, sealer, audit, ttlSeconds, now });
   const signingKey = config.signingKeys[0] as JWK;
-  const matcher = createMatcher({ issuer: config.issuer, policies, signingKey, now, logger });
+  // Tokens exchanged with services are judged by the wall clock, not the journey clock.
+  const matcher = createMatcher({ issuer: config.issuer, policies, signingKey, logger });
 
   const app = new Koa();
   app.proxy = config.trustProxy;

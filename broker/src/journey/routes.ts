@@ -66,7 +66,8 @@ export interface JourneySupport {
 }
 
 const REMEMBER_COOKIE = 'idb_provider';
-const NI_NUMBER = /^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]$/;
+// HMRC's format (prefixes QQ are the published example, used by the demo identities).
+const NI_NUMBER = /^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-TW-Z][A-CEGHJ-NP-TW-Z]\d{6}[A-D]$/;
 
 const ERROR_DESCRIPTIONS: Record<FailureReason, string> = {
   cancelled: 'The person chose not to continue.',

@@ -6,10 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, createLocalJWKSet, createRemoteJWKSet, jwtVerify, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
 import type { Policies, RelyingPartyPolicy } from '@idbroker/policies';
+import { checkMatchResponseClaims, MATCH_ALG, MATCH_CONTENT_TYPE, MATCH_REQUEST_TYP, MATCH_RESPONSE_TYP, type MatchRequestClaims } from '@idbroker/relying-party-sdk/protocol';
 import type { Matching } from '../journey/journey-state.js';
-
-export const MATCH_REQUEST_TYP = 'match-request+jwt';
-export const MATCH_RESPONSE_TYP = 'match-response+jwt';
 
 export interface MatchRequest {
   rp: RelyingPartyPolicy;
@@ -65,16 +63,17 @@ export function createMatcher(options: MatcherOptions): Matcher {
       if (!rp.matching) return { result: 'failed', detail: 'service has no matching URL' };
       const jti = randomUUID();
       const iat = Math.floor(now() / 1000);
-      const token = await new SignJWT({
+      const claims: Omit<MatchRequestClaims, 'iss' | 'aud' | 'iat' | 'exp' | 'jti'> = {
         txn: journey.ref,
         sub: subject,
         vot: journey.identity.vot,
-        verified_claims: { verification: journey.identity.verification, claims: journey.identity.claims },
+        verified_claims: { verification: { trust_framework: 'uk_diatf', ...journey.identity.verification }, claims: journey.identity.claims },
         mode,
         attempt: journey.attempt,
         ...(journey.extra ? { extra_attributes: journey.extra } : {}),
-      })
-        .setProtectedHeader({ alg: 'ES256', typ: MATCH_REQUEST_TYP, ...(options.signingKey.kid ? { kid: options.signingKey.kid } : {}) })
+      };
+      const token = await new SignJWT({ ...claims })
+        .setProtectedHeader({ alg: MATCH_ALG, typ: MATCH_REQUEST_TYP, ...(options.signingKey.kid ? { kid: options.signingKey.kid } : {}) })
         .setIssuer(options.issuer)
         .setAudience(rp.client_id)
         .setIssuedAt(iat)
@@ -86,7 +85,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
       try {
         const response = await doFetch(rp.matching.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/jwt', accept: 'application/jwt' },
+          headers: { 'content-type': MATCH_CONTENT_TYPE, accept: MATCH_CONTENT_TYPE },
           body: token,
           redirect: 'error',
           signal: AbortSignal.timeout(rp.matching.timeout_ms),
@@ -99,28 +98,28 @@ export function createMatcher(options: MatcherOptions): Matcher {
 
       try {
         const { payload } = await jwtVerify(body.trim(), serviceKeys(rp), {
-          algorithms: ['ES256'],
+          algorithms: [MATCH_ALG],
           typ: MATCH_RESPONSE_TYP,
           issuer: rp.client_id,
           audience: options.issuer,
           currentDate: new Date(now()),
           maxTokenAge: '5m',
+          clockTolerance: 30,
           requiredClaims: ['iat', 'exp', 'jti'],
         });
+        const problem = checkMatchResponseClaims(payload);
+        if (problem) return fail(`answer not usable: ${problem}`);
         if (payload.in_response_to !== jti) return fail('answer is not for this request (in_response_to)');
         if (payload.txn !== journey.ref) return fail('answer is for another journey (txn)');
-        const ref = typeof payload.account_ref === 'string' && payload.account_ref.length > 0 && payload.account_ref.length <= 128 ? payload.account_ref : undefined;
         switch (payload.result) {
           case 'match':
-            return ref ? { result: 'match', accountRef: ref } : fail('match without account_ref');
+            return { result: 'match', accountRef: String(payload.account_ref) };
           case 'created':
-            return ref ? { result: 'created', accountRef: ref } : fail('created without account_ref');
-          case 'no-match':
-            return { result: 'no-match' };
+            return { result: 'created', accountRef: String(payload.account_ref) };
           case 'need-attribute':
-            return typeof payload.attribute === 'string' ? { result: 'need-attribute', attribute: payload.attribute } : fail('need-attribute without attribute');
+            return { result: 'need-attribute', attribute: String(payload.attribute) };
           default:
-            return fail('unknown result');
+            return { result: 'no-match' };
         }
       } catch (e) {
         return fail(`answer not verified: ${(e as Error).name}`);

@@ -1,0 +1,73 @@
+/**
+ * `npm start`: the local federation of docs (DESIGN.md, "The local federation") in one
+ * process: the broker, one IdP stub per IdP policy, and the example service. No Docker,
+ * no Redis (the in-memory store) unless REDIS_URL is set. Ports come from the environment.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defaultPoliciesDir, loadPolicies } from '@idbroker/policies';
+import { configFromEnv, createBroker } from '@idbroker/broker';
+import { startIdpStub, type IdpStub } from '@idbroker/idp-stub';
+import { startExampleService } from '../relying-party-sdk/examples/council-tax/app.js';
+
+const env = process.env;
+const brokerPort = Number(env.BROKER_PORT ?? 3000);
+const issuer = env.BROKER_ISSUER ?? `http://localhost:${brokerPort}`;
+const servicePort = Number(env.SERVICE_PORT ?? 3200);
+const policies = loadPolicies(env.POLICIES_DIR ?? defaultPoliciesDir);
+const brokerClientJwks = { keys: [JSON.parse(readFileSync(resolve(defaultPoliciesDir, 'dev-keys/broker-idp-client.public.jwk.json'), 'utf8'))] };
+
+const idpPortOverride: Record<string, string | undefined> = {
+  'civic-id': env.CIVIC_ID_PORT,
+  'swift-verify': env.SWIFT_VERIFY_PORT,
+  'community-vouch': env.COMMUNITY_VOUCH_PORT,
+};
+
+const stubs: IdpStub[] = [];
+const overrides: Record<string, string> = {};
+for (const policy of policies.identityProviders) {
+  const port = Number(idpPortOverride[policy.id] ?? new URL(policy.issuer).port);
+  const stubIssuer = `http://localhost:${port}`;
+  stubs.push(
+    await startIdpStub({
+      policy,
+      levels: policies.levels,
+      port,
+      issuer: stubIssuer,
+      broker: { clientId: policy.broker_client.client_id, jwks: brokerClientJwks as never, redirectUris: [`${issuer}/idp/${policy.id}/callback`] },
+      ...(env.IDP_STUB_ADMIN_TOKEN ? { adminToken: env.IDP_STUB_ADMIN_TOKEN } : {}),
+    }),
+  );
+  overrides[policy.id] = stubIssuer;
+}
+
+const config = configFromEnv({ ...env, BROKER_ISSUER: issuer, PORT: String(brokerPort) });
+const broker = await createBroker({ ...config, idpIssuerOverrides: overrides, host: env.HOST ?? 'localhost' }, { policies });
+await broker.listen(brokerPort);
+
+const service = await startExampleService({ port: servicePort, brokerIssuer: issuer, allowInsecureRequests: true });
+
+const line = '-'.repeat(72);
+console.log(`\n${line}\nThe local identity federation is running (store: ${broker.store.kind})\n${line}`);
+console.log(`  Broker (issuer)        ${issuer}`);
+console.log(`    discovery            ${issuer}/.well-known/openid-configuration`);
+for (const [i, stub] of stubs.entries()) {
+  const p = policies.identityProviders[i]!;
+  console.log(`  IdP ${p.display_name.padEnd(19)}${stub.url}   (${p.organisation_type}, up to ${p.certified.authentication}.${p.certified.confidence})`);
+}
+console.log(`  Example service        ${service.url}   <- start here`);
+console.log(`\n  Demo identities (password for all: demo-password):`);
+console.log(`    margaret  matches the council's records`);
+console.log(`    dylan     matches only after giving his National Insurance number QQ 12 34 56 C`);
+console.log(`    priya     is not in the council's records`);
+console.log(`    sam       has no documents or credit history: reaches P1 only`);
+console.log(`  A second sign-in step shows its one-time code on the page (demo only).\n${line}\n`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    Promise.allSettled([broker.close(), service.close(), ...stubs.map((s) => s.close())]).then(() => process.exit(0));
+  });
+}
