@@ -1,0 +1,97 @@
+/** What services and operators see of the broker: discovery, PAR, JWKS, health, readiness. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createBrokerClient } from '@idbroker/relying-party-sdk';
+import { defaultPoliciesDir } from '@idbroker/policies';
+import { startFederation, type Federation } from '../support/federation.js';
+import { startRedis, type RedisServer } from '../support/redis.js';
+import { Citizen } from '../support/citizen.js';
+import { BrowserClient } from '../support/browser-client.js';
+
+describe('the broker towards services and operators', () => {
+  let fed: Federation;
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+    fed = await startFederation({ redisUrl: redis.url, idps: ['civic-id'] });
+  });
+  afterAll(async () => {
+    await fed?.close();
+    await redis?.destroy();
+  });
+
+  it('discovery tells the truth', async () => {
+    const meta = (await (await fetch(`${fed.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(meta.issuer).toBe(fed.issuer);
+    expect(meta.subject_types_supported).toEqual(['pairwise']);
+    expect(meta.claims_parameter_supported).toBe(true);
+    expect(meta.trust_frameworks_supported).toEqual(['uk_diatf']);
+    expect(meta.code_challenge_methods_supported).toEqual(['S256']);
+    expect(meta.id_token_signing_alg_values_supported).toEqual(['ES256']);
+    expect(meta.authorization_response_iss_parameter_supported).toBe(true);
+    expect(meta.pushed_authorization_request_endpoint).toBeTruthy();
+    expect(meta.response_types_supported).toEqual(['code']);
+    expect(meta.acr_values_supported).toEqual(expect.arrayContaining(['Cl.Cm.P2', 'http://eidas.europa.eu/LoA/substantial']));
+    expect(meta.vtr_supported).toEqual(expect.arrayContaining(['Cl.P1', 'Cl.Cm.P2', 'Cl.Cm.Cp.P3']));
+    expect(meta.vtr_supported).not.toContain('Cl.P2');
+    const jwks = (await (await fetch(String(meta.jwks_uri))).json()) as { keys: Array<Record<string, unknown>> };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    for (const key of jwks.keys) {
+      expect(key.kid).toBeTruthy();
+      expect(key.d).toBeUndefined();
+    }
+  });
+
+  it('a service can push its request first (PAR) and complete the journey', async () => {
+    const privateKey = JSON.parse(readFileSync(resolve(defaultPoliciesDir, 'dev-keys/example-service.private.jwk.json'), 'utf8'));
+    const client = await createBrokerClient({ issuer: fed.issuer, clientId: 'example-council-tax', redirectUri: 'http://localhost:3200/callback', privateKey, allowInsecureRequests: true });
+    const { url, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: ['given_name'], usePar: true });
+    expect(url.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+    expect(url.searchParams.get('claims')).toBeNull();
+    const citizen = new Citizen(fed);
+    citizen.service = await fed.service();
+    await citizen.visit(url);
+    await citizen.verifyWith('civic-id', 'margaret');
+    await citizen.consent('approve');
+    const back = citizen.current as { kind: string; url: URL };
+    expect(back.kind).toBe('service');
+    const identity = await client.handleCallback(back.url, transaction);
+    expect(identity.attributes.given_name).toBe('Margaret');
+    expect(identity.level).toBe('Cl.Cm.P2');
+  });
+
+  it('"remember my choice" is kept only in the citizen\'s browser, and preselects the provider next time', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.choose('civic-id', { remember: 'yes' });
+    const remembered = citizen.browser.cookies().find((c) => c.name === 'idb_provider');
+    expect(remembered).toMatchObject({ value: 'civic-id', httpOnly: true });
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    expect(citizen.html).toMatch(/value="civic-id"[^>]*checked|checked[^>]*value="civic-id"/);
+    const fresh = new Citizen(fed);
+    await fresh.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    expect(fresh.html).not.toMatch(/value="civic-id"[^>]*checked/);
+  });
+
+  it('/healthz answers while the process lives; /readyz follows the store', async () => {
+    const browser = new BrowserClient();
+    expect((await browser.fetch(`${fed.issuer}/healthz`)).status).toBe(200);
+    const ready = await browser.fetch(`${fed.issuer}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', store: 'redis' });
+    await redis.stop();
+    try {
+      expect((await browser.fetch(`${fed.issuer}/readyz`)).status).toBe(503);
+      expect((await browser.fetch(`${fed.issuer}/healthz`)).status).toBe(200);
+    } finally {
+      await redis.restart();
+    }
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await browser.fetch(`${fed.issuer}/readyz`)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+  });
+});
