@@ -1,121 +1,208 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
-import { createMatchingHandler, MatchingRequestError, type MatchingIdentity } from '../src/index.js';
-import { MATCH_REQUEST_TYP, MATCH_RESPONSE_TYP } from '../src/protocol.js';
-import { startFakeBroker, type FakeBroker } from './fake-broker.js';
+import { createServer, type Server } from 'node:http';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
+import { freePort } from '../../test/support/ports.js';
+import { createMatchingHandler, memoryReplayCache, type MatchingHandlerOptions, type MatchingIdentity } from '../src/index.js';
+import { checkMatchResponseClaims, MATCH_RESPONSE_TYP } from '../src/protocol.js';
+import { newKey, startFakeOp, type FakeOp, type SigningKey } from './fake-op.js';
 
-let broker: FakeBroker;
-let serviceKey: JWK;
-let servicePublic: JWK;
+const CLIENT_ID = 'test-service';
+let op: FakeOp;
+let service: SigningKey;
+const servers: Server[] = [];
 const seen: MatchingIdentity[] = [];
 
-beforeAll(async () => {
-  broker = await startFakeBroker();
-  const pair = await generateKeyPair('ES256', { extractable: true });
-  serviceKey = { ...(await exportJWK(pair.privateKey)), kid: 'svc-1' };
-  servicePublic = { ...(await exportJWK(pair.publicKey)), kid: 'svc-1', alg: 'ES256' };
-});
-afterAll(() => broker?.close());
-
-const handler = () =>
-  createMatchingHandler({
-    brokerIssuer: broker.issuer,
-    clientId: 'test-service',
-    privateKey: serviceKey,
+async function endpoint(options: Partial<MatchingHandlerOptions> = {}): Promise<string> {
+  const handler = createMatchingHandler({
+    brokerIssuer: op.issuer,
+    clientId: CLIENT_ID,
+    privateKey: service.privateJwk,
     match: async (who) => {
       seen.push(who);
-      return who.attributes.given_name === 'Margaret' ? { result: 'match', accountRef: 'CT-1' } : { result: 'no-match' };
+      if (who.attributes.family_name === 'Okafor') return { result: 'match', accountRef: 'ACC-1' };
+      if (who.attributes.family_name === 'Evans') return who.extra.ni_number === 'QQ123456C' ? { result: 'match', accountRef: 'ACC-2' } : { result: 'need-attribute', attribute: 'ni_number' };
+      if (who.attributes.family_name === 'Boom') throw new Error('database down');
+      return { result: 'no-match' };
     },
+    ...options,
   });
-
-let n = 0;
-function request(overrides: Record<string, unknown> = {}, options: { key?: 'broker' | 'stranger'; typ?: string; alg?: string } = {}) {
-  const now = Math.floor(Date.now() / 1000);
-  const claims = {
-    iss: broker.issuer,
-    aud: 'test-service',
-    iat: now,
-    exp: now + 60,
-    jti: `jti-${++n}`,
-    txn: 'K7QM-2XPD-9RTB-H',
-    sub: 'pairwise-1',
-    vot: 'Cl.Cm.P2',
-    verified_claims: { verification: { trust_framework: 'uk_diatf' }, claims: { given_name: 'Margaret', family_name: 'Okafor' } },
-    mode: 'match',
-    attempt: 1,
-    ...overrides,
-  };
-  return broker.sign(claims, options.key ?? 'broker', { typ: options.typ ?? MATCH_REQUEST_TYP });
+  const server = createServer(handler);
+  servers.push(server);
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return `http://127.0.0.1:${port}/matching`;
 }
 
-async function refusal(p: Promise<unknown>) {
-  const e = await p.then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(MatchingRequestError);
-  return e as MatchingRequestError;
+const post = (url: string, body: string, type = 'application/jwt') => fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
+
+async function verifyAnswer(response: Response) {
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('application/jwt');
+  const jwt = await response.text();
+  expect(decodeProtectedHeader(jwt)).toMatchObject({ alg: 'ES256', typ: MATCH_RESPONSE_TYP, kid: service.kid });
+  const { payload } = await jwtVerify(jwt, createLocalJWKSet({ keys: [service.publicJwk] }), { issuer: CLIENT_ID, audience: op.issuer, typ: MATCH_RESPONSE_TYP, algorithms: ['ES256'] });
+  expect(checkMatchResponseClaims(payload)).toBeUndefined();
+  return payload;
 }
 
-describe('matching handler', () => {
-  it('answers a valid request with a JWT signed by the service key', async () => {
-    const h = handler();
-    const token = await request({ jti: 'good-1' });
-    const answer = await h.answer(token);
-    const { payload, protectedHeader } = await jwtVerify(answer, createLocalJWKSet({ keys: [servicePublic] }), { issuer: 'test-service', audience: broker.issuer, typ: MATCH_RESPONSE_TYP });
-    expect(protectedHeader.alg).toBe('ES256');
-    expect(payload).toMatchObject({ result: 'match', account_ref: 'CT-1', in_response_to: 'good-1', txn: 'K7QM-2XPD-9RTB-H' });
-    expect(seen.at(-1)).toMatchObject({ subject: 'pairwise-1', level: 'Cl.Cm.P2', attributes: { given_name: 'Margaret' }, attempt: 1 });
+async function expectRefused(response: Response, status: number, error: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await response.json()) as { error: string; error_description: string };
+  expect(body.error).toBe(error);
+  expect(body.error_description.length).toBeGreaterThan(0);
+}
+
+beforeAll(async () => {
+  op = await startFakeOp();
+  service = await newKey();
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => new Promise<void>((r) => (s.close(() => r()), s.closeAllConnections()))));
+  await op.close();
+});
+
+describe('matching handler: verified requests get signed answers', () => {
+  it('answers match with the account reference, echoing jti and txn, signed by the service key', async () => {
+    const url = await endpoint();
+    const request = await op.matchRequest(CLIENT_ID, { txn: 'JRN-42' });
+    const jti = (JSON.parse(Buffer.from(request.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+    const payload = await verifyAnswer(await post(url, request));
+    expect(payload).toMatchObject({ result: 'match', account_ref: 'ACC-1', in_response_to: jti, txn: 'JRN-42' });
+    expect(typeof payload.jti).toBe('string');
+    expect(payload.exp! - payload.iat!).toBe(60);
+    const who = seen.at(-1)!;
+    expect(who).toMatchObject({ subject: 'pairwise-subject-1', level: 'Cl.Cm.P2', journeyReference: 'JRN-42', attempt: 1, extra: {} });
+    expect(who.attributes).toMatchObject({ given_name: 'Margaret', birthdate: '1958-03-14', address: { postal_code: 'EX1 2AB' } });
   });
 
-  it('refuses a bad signature', async () => {
-    expect((await refusal(handler().answer(await request({}, { key: 'stranger' })))).status).toBe(401);
+  it('answers no-match and need-attribute, then match with the normalised extra detail', async () => {
+    const url = await endpoint();
+    const other = { verification: { trust_framework: 'uk_diatf' }, claims: { given_name: 'Priya', family_name: 'Shah', birthdate: '1985-11-23' } };
+    expect(await verifyAnswer(await post(url, await op.matchRequest(CLIENT_ID, { verified_claims: other })))).toMatchObject({ result: 'no-match' });
+    const dylan = { verification: { trust_framework: 'uk_diatf' }, claims: { given_name: 'Dylan Rhys', family_name: 'Evans', birthdate: '1990-07-02' } };
+    const first = await verifyAnswer(await post(url, await op.matchRequest(CLIENT_ID, { verified_claims: dylan })));
+    expect(first).toMatchObject({ result: 'need-attribute', attribute: 'ni_number' });
+    expect(first.account_ref).toBeUndefined();
+    const second = await verifyAnswer(await post(url, await op.matchRequest(CLIENT_ID, { verified_claims: dylan, attempt: 2, extra_attributes: { ni_number: 'qq 12 34 56 c' } })));
+    expect(second).toMatchObject({ result: 'match', account_ref: 'ACC-2' });
+    expect(seen.at(-1)!.extra).toEqual({ ni_number: 'QQ123456C' });
+  });
+
+  it('answers create requests with created when account creation is on, no-match when it is off', async () => {
+    const off = await endpoint();
+    expect(await verifyAnswer(await post(off, await op.matchRequest(CLIENT_ID, { mode: 'create' })))).toMatchObject({ result: 'no-match' });
+    const on = await endpoint({ createAccount: async (who) => ({ accountRef: `NEW-${who.subject}` }) });
+    expect(await verifyAnswer(await post(on, await op.matchRequest(CLIENT_ID, { mode: 'create' })))).toMatchObject({ result: 'created', account_ref: 'NEW-pairwise-subject-1' });
+  });
+
+  it('follows a rotation of the broker keys (unknown kid refetches the JWKS)', async () => {
+    const url = await endpoint({ jwksCacheSeconds: 0.05 });
+    await verifyAnswer(await post(url, await op.matchRequest(CLIENT_ID)));
+    const before = op.hits['/jwks'] ?? 0;
+    const rotated = await newKey();
+    const old = op.published;
+    op.published = [rotated, ...old];
+    try {
+      await new Promise((r) => setTimeout(r, 100)); // past the refetch cooldown (50 ms here)
+      expect(await verifyAnswer(await post(url, await op.matchRequest(CLIENT_ID, {}, {}, rotated)))).toMatchObject({ result: 'match' });
+      expect(op.hits['/jwks']).toBeGreaterThan(before);
+    } finally {
+      op.published = old;
+    }
+  });
+});
+
+describe('matching handler: refuses what it cannot verify, with JSON and no signed answer', () => {
+  it('refuses a request signed by another key under the broker kid', async () => {
+    const url = await endpoint();
+    const forger = await newKey();
+    await expectRefused(await post(url, await op.matchRequest(CLIENT_ID, {}, { kid: op.signing.kid }, forger)), 400, 'invalid_token');
+  });
+
+  it('refuses a request whose signature was tampered with (payload changed)', async () => {
+    const url = await endpoint();
+    const [h, p, s] = (await op.matchRequest(CLIENT_ID)).split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
+    claims.sub = 'someone-else';
+    await expectRefused(await post(url, `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`), 400, 'invalid_token');
   });
 
   it('refuses an expired request', async () => {
-    const old = Math.floor(Date.now() / 1000) - 600;
-    expect((await refusal(handler().answer(await request({ iat: old, exp: old + 60 }))))).toMatchObject({ status: 401, code: 'invalid_token' });
+    const url = await endpoint();
+    const iat = Math.floor(Date.now() / 1000) - 600;
+    await expectRefused(await post(url, await op.matchRequest(CLIENT_ID, { iat, exp: iat + 60 })), 400, 'invalid_token');
   });
 
-  it('refuses a replayed request', async () => {
-    const h = handler();
-    const token = await request({ jti: 'replayed-1' });
-    await h.answer(token);
-    const e = await refusal(h.answer(token));
-    expect(e.message).toMatch(/replayed/);
+  it('refuses a replayed request (same jti), even though the first was answered', async () => {
+    const url = await endpoint();
+    const request = await op.matchRequest(CLIENT_ID);
+    await verifyAnswer(await post(url, request));
+    await expectRefused(await post(url, request), 400, 'replayed_request');
   });
 
-  it('refuses the wrong audience', async () => {
-    expect((await refusal(handler().answer(await request({ aud: 'another-service' })))).status).toBe(401);
+  it('refuses a request for another service (audience) or from another issuer', async () => {
+    const url = await endpoint();
+    await expectRefused(await post(url, await op.matchRequest('another-service')), 400, 'invalid_token');
+    await expectRefused(await post(url, await op.matchRequest(CLIENT_ID, { iss: 'https://evil.example' })), 400, 'invalid_token');
   });
 
-  it('refuses the wrong typ and alg none', async () => {
-    expect((await refusal(handler().answer(await request({}, { typ: 'JWT' })))).status).toBe(401);
-    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: MATCH_REQUEST_TYP })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: broker.issuer, aud: 'test-service' })).toString('base64url')}.`;
-    expect((await refusal(handler().answer(none))).status).toBe(400);
-    const hs = await new SignJWT({ iss: broker.issuer, aud: 'test-service', jti: 'x' }).setProtectedHeader({ alg: 'HS256', typ: MATCH_REQUEST_TYP }).setIssuedAt().setExpirationTime('1m').sign(new TextEncoder().encode('a-secret-a-secret-a-secret-a-secret'));
-    expect((await refusal(handler().answer(hs))).status).toBe(401);
+  it('refuses a wrong typ (an ID token or no typ is not a matching request)', async () => {
+    const url = await endpoint();
+    await expectRefused(await post(url, await op.matchRequest(CLIENT_ID, {}, { typ: 'JWT' })), 400, 'invalid_token');
+    await expectRefused(await post(url, await op.matchRequest(CLIENT_ID, {}, { typ: 'match-response+jwt' })), 400, 'invalid_token');
   });
 
-  it('refuses a request of the wrong shape, and never answers it', async () => {
-    const e = await refusal(handler().answer(await request({ mode: 'delete-everything' })));
-    expect(e).toMatchObject({ status: 400, code: 'invalid_request' });
+  it('refuses alg none and HS256 signed with the broker public key', async () => {
+    const url = await endpoint();
+    const iat = Math.floor(Date.now() / 1000);
+    const claims = { iss: op.issuer, aud: CLIENT_ID, iat, exp: iat + 60, jti: 'x1', txn: 't', sub: 's', vot: 'Cl.Cm.P2', mode: 'match', attempt: 1, verified_claims: { verification: { trust_framework: 'uk_diatf' }, claims: {} } };
+    const none = new UnsecuredJWT(claims).encode();
+    await expectRefused(await post(url, none), 400, 'invalid_request');
+    const hs = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'match-request+jwt', kid: op.signing.kid })
+      .sign(new TextEncoder().encode(JSON.stringify(op.signing.publicJwk)));
+    await expectRefused(await post(url, hs), 400, 'invalid_token');
   });
 
-  it('over HTTP: a bad request gets a JSON error, not a signed answer', async () => {
-    const { createServer } = await import('node:http');
-    const { freePort } = await import('../../test/support/ports.js');
-    const h = handler();
-    const port = await freePort();
-    const server = createServer(h.node).listen(port, '127.0.0.1');
-    try {
-      const ok = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers: { 'content-type': 'application/jwt' }, body: await request() });
-      expect(ok.status).toBe(200);
-      expect(ok.headers.get('content-type')).toBe('application/jwt');
-      const bad = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers: { 'content-type': 'application/jwt' }, body: await request({}, { key: 'stranger' }) });
-      expect(bad.status).toBe(401);
-      expect(await bad.json()).toMatchObject({ error: 'invalid_token' });
-      const wrongType = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      expect(wrongType.status).toBe(415);
-    } finally {
-      server.close();
-    }
+  it('refuses claims of the wrong shape, the wrong content type and other methods', async () => {
+    const url = await endpoint();
+    await expectRefused(await post(url, await op.matchRequest(CLIENT_ID, { mode: 'delete' })), 400, 'invalid_request');
+    await expectRefused(await post(url, await op.matchRequest(CLIENT_ID, { extra_attributes: { passport_number: '123' } })), 400, 'invalid_request');
+    await expectRefused(await post(url, await op.matchRequest(CLIENT_ID), 'application/json'), 415, 'invalid_request');
+    await expectRefused(await fetch(url), 405, 'invalid_request');
+  });
+
+  it('answers 500 (no signed answer) when the match function fails', async () => {
+    const url = await endpoint();
+    const boom = { verification: { trust_framework: 'uk_diatf' }, claims: { family_name: 'Boom' } };
+    await expectRefused(await post(url, await op.matchRequest(CLIENT_ID, { verified_claims: boom })), 500, 'server_error');
+  });
+
+  it('answers 503 when the broker discovery is unreachable', async () => {
+    const url = await endpoint({ brokerIssuer: `http://127.0.0.1:${await freePort()}` });
+    await expectRefused(await post(url, await op.matchRequest(CLIENT_ID)), 503, 'temporarily_unavailable');
+  });
+
+  it('refuses to start with a public key or without a kid', () => {
+    expect(() => createMatchingHandler({ brokerIssuer: op.issuer, clientId: CLIENT_ID, privateKey: service.publicJwk, match: () => ({ result: 'no-match' }) })).toThrow(/private ES256 JWK/);
+    const { kid: _kid, ...noKid } = service.privateJwk;
+    expect(() => createMatchingHandler({ brokerIssuer: op.issuer, clientId: CLIENT_ID, privateKey: noKid, match: () => ({ result: 'no-match' }) })).toThrow(/kid/);
+  });
+});
+
+describe('memoryReplayCache', () => {
+  it('forgets expired ids and never holds more than maxEntries', async () => {
+    let t = 1_000_000;
+    const cache = memoryReplayCache({ maxEntries: 2, now: () => t });
+    expect(await cache.seen('a', 1_000 + 60)).toBe(false);
+    expect(await cache.seen('a', 1_000 + 60)).toBe(true);
+    t += 61_000;
+    expect(await cache.seen('a', 1_061 + 60)).toBe(false);
+    expect(await cache.seen('b', 1_061 + 60)).toBe(false);
+    expect(await cache.seen('c', 1_061 + 60)).toBe(false);
+    // 'a' was the oldest: dropped to keep two entries
+    expect(await cache.seen('c', 1_061 + 60)).toBe(true);
+    expect(await cache.seen('a', 1_061 + 60)).toBe(false);
   });
 });

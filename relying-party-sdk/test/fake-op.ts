@@ -1,0 +1,208 @@
+/**
+ * A small fake OpenID Provider standing in for the broker in the SDK's tests: discovery, JWKS
+ * (keys can be rotated), PAR, a token endpoint issuing ES256 ID tokens crafted with jose, and
+ * an authorization step the test simulates (no browser). Real HTTP on a free port.
+ */
+import { createServer, type Server } from 'node:http';
+import { createHash, randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { freePort } from '../../test/support/ports.js';
+import { MATCH_REQUEST_TYP } from '../src/protocol.js';
+
+export interface SigningKey {
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  privateJwk: JWK;
+  kid: string;
+}
+
+export async function newKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  return { privateKey, publicJwk: { ...publicJwk, kid, alg: 'ES256', use: 'sig' }, privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256' }, kid };
+}
+
+interface PendingCode {
+  params: URLSearchParams;
+  used: boolean;
+}
+
+export interface FakeOp {
+  issuer: string;
+  /** Keys published at /jwks (replace to rotate). */
+  published: SigningKey[];
+  /** The key ID tokens and matching requests are signed with. */
+  signing: SigningKey;
+  /** Counts of requests per path. */
+  hits: Record<string, number>;
+  /** The client's public key (private_key_jwt) the token endpoint checks. */
+  clientKeys: JWK[];
+  /** Change the next ID token's claims (and header) before it is signed; reset after use. */
+  nextIdToken?: (claims: JWTPayload) => JWTPayload;
+  /** Replace the next ID token string after signing (e.g. tamper); reset after use. */
+  nextIdTokenString?: (jwt: string) => string;
+  /** The params the last authorization request carried (after PAR resolution). */
+  lastAuthorization?: URLSearchParams;
+  /** Simulate the citizen's trip through the broker: returns the callback URL (code, state, iss). */
+  authorize(url: URL, extra?: Record<string, string>): URL;
+  /** Simulate a failed journey: the broker's error redirect. */
+  errorRedirect(url: URL, params: Record<string, string>): URL;
+  /** A matching request signed like the broker's (override claims or header). */
+  matchRequest(aud: string, claims?: Record<string, unknown>, header?: Record<string, unknown>, key?: SigningKey): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startFakeOp(): Promise<FakeOp> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const signing = await newKey();
+  const codes = new Map<string, PendingCode>();
+  const pars = new Map<string, URLSearchParams>();
+
+  const readForm = async (req: import('node:http').IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  };
+  const json = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(body));
+  };
+
+  const op: FakeOp = {
+    issuer,
+    published: [signing],
+    signing,
+    hits: {},
+    clientKeys: [],
+    authorize(url, extra = {}) {
+      let params = url.searchParams;
+      const requestUri = params.get('request_uri');
+      if (requestUri) {
+        const pushed = pars.get(requestUri);
+        if (!pushed) throw new Error('unknown request_uri');
+        params = pushed;
+      }
+      op.lastAuthorization = params;
+      const code = randomUUID();
+      codes.set(code, { params, used: false });
+      const back = new URL(params.get('redirect_uri')!);
+      back.searchParams.set('code', code);
+      back.searchParams.set('state', params.get('state') ?? '');
+      back.searchParams.set('iss', issuer);
+      for (const [k, v] of Object.entries(extra)) back.searchParams.set(k, v);
+      return back;
+    },
+    errorRedirect(url, params) {
+      const back = new URL(url.searchParams.get('redirect_uri')!);
+      back.searchParams.set('state', url.searchParams.get('state') ?? '');
+      back.searchParams.set('iss', issuer);
+      for (const [k, v] of Object.entries(params)) back.searchParams.set(k, v);
+      return back;
+    },
+    async matchRequest(aud, claims = {}, header = {}, key = op.signing) {
+      const iat = Math.floor(Date.now() / 1000);
+      const payload = {
+        iss: issuer,
+        aud,
+        iat,
+        exp: iat + 60,
+        jti: randomUUID(),
+        txn: 'JRN-TEST-0001',
+        sub: 'pairwise-subject-1',
+        vot: 'Cl.Cm.P2',
+        verified_claims: {
+          verification: { trust_framework: 'uk_diatf', assurance_level: 'Cl.Cm.P2' },
+          claims: { given_name: 'Margaret', family_name: 'Okafor', birthdate: '1958-03-14', address: { street_address: '12 Station Road', locality: 'Exampleton', postal_code: 'EX1 2AB' } },
+        },
+        mode: 'match',
+        attempt: 1,
+        ...claims,
+      };
+      for (const [k, v] of Object.entries(payload)) if (v === undefined) delete (payload as Record<string, unknown>)[k];
+      return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', typ: MATCH_REQUEST_TYP, kid: key.kid, ...header }).sign(key.privateKey);
+    },
+    close: async () => undefined,
+  };
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const path = new URL(req.url ?? '/', issuer).pathname;
+      op.hits[path] = (op.hits[path] ?? 0) + 1;
+      if (path === '/.well-known/openid-configuration') {
+        return json(res, 200, {
+          issuer,
+          authorization_endpoint: `${issuer}/authorize`,
+          token_endpoint: `${issuer}/token`,
+          pushed_authorization_request_endpoint: `${issuer}/par`,
+          jwks_uri: `${issuer}/jwks`,
+          response_types_supported: ['code'],
+          subject_types_supported: ['pairwise'],
+          id_token_signing_alg_values_supported: ['ES256'],
+          token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic'],
+          code_challenge_methods_supported: ['S256'],
+          authorization_response_iss_parameter_supported: true,
+          claims_parameter_supported: true,
+        });
+      }
+      if (path === '/jwks') return json(res, 200, { keys: op.published.map((k) => k.publicJwk) });
+      if (path === '/par' && req.method === 'POST') {
+        const form = await readForm(req);
+        const uri = `urn:ietf:params:oauth:request_uri:${randomUUID()}`;
+        pars.set(uri, form);
+        return json(res, 201, { request_uri: uri, expires_in: 60 });
+      }
+      if (path === '/token' && req.method === 'POST') {
+        const form = await readForm(req);
+        const pending = codes.get(form.get('code') ?? '');
+        if (!pending || pending.used) return json(res, 400, { error: 'invalid_grant' });
+        pending.used = true;
+        const challenge = createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url');
+        if (challenge !== pending.params.get('code_challenge')) return json(res, 400, { error: 'invalid_grant', error_description: 'PKCE' });
+        const clientId = pending.params.get('client_id')!;
+        if (form.get('client_assertion_type')) {
+          try {
+            await jwtVerify(form.get('client_assertion') ?? '', createLocalJWKSet({ keys: op.clientKeys }), { issuer: clientId, subject: clientId });
+          } catch {
+            return json(res, 401, { error: 'invalid_client' });
+          }
+        } else if (!req.headers.authorization?.startsWith('Basic ')) {
+          return json(res, 401, { error: 'invalid_client' });
+        }
+        const iat = Math.floor(Date.now() / 1000);
+        const vtr = JSON.parse(pending.params.get('vtr') ?? '["Cl.Cm.P2"]') as string[];
+        const requested = Object.keys((JSON.parse(pending.params.get('claims') ?? '{}') as { id_token?: { verified_claims?: { claims?: object } } }).id_token?.verified_claims?.claims ?? {});
+        const all: Record<string, unknown> = {
+          given_name: 'Margaret',
+          family_name: 'Okafor',
+          birthdate: '1958-03-14',
+          address: { street_address: '12 Station Road', locality: 'Exampleton', postal_code: 'EX1 2AB', country: 'GB' },
+        };
+        let claims: JWTPayload = {
+          iss: issuer,
+          aud: clientId,
+          sub: 'pairwise-subject-1',
+          iat,
+          exp: iat + 300,
+          nonce: pending.params.get('nonce') ?? undefined,
+          vot: vtr[0],
+          vtm: `${issuer}/trustmark`,
+          txn: 'JRN-TEST-0001',
+          verified_claims: { verification: { trust_framework: 'uk_diatf', assurance_level: vtr[0] }, claims: Object.fromEntries(requested.map((k) => [k, all[k]])) },
+          match: { result: 'matched', account_ref: 'CT-100234' },
+        };
+        if (op.nextIdToken) claims = op.nextIdToken(claims);
+        op.nextIdToken = undefined;
+        let idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: op.signing.kid, typ: 'JWT' }).sign(op.signing.privateKey);
+        if (op.nextIdTokenString) idToken = op.nextIdTokenString(idToken);
+        op.nextIdTokenString = undefined;
+        return json(res, 200, { access_token: randomUUID(), token_type: 'Bearer', expires_in: 300, id_token: idToken });
+      }
+      json(res, 404, { error: 'not_found' });
+    })().catch((e: unknown) => json(res, 500, { error: String(e) }));
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  op.close = () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections()));
+  return op;
+}
