@@ -23,6 +23,8 @@ import { journeyRoutes } from './journey/routes.js';
 import { InvalidJourneyState } from './journey/transitions.js';
 import { createMatcher } from './matching/index.js';
 import { PublicError } from './errors.js';
+import { createMetrics, type Metrics } from './metrics/index.js';
+import { certificationExpired } from './upstream/index.js';
 
 export interface BrokerDependencies {
   /** The clock (epoch ms): journey expiry, certification expiry, token times. */
@@ -43,6 +45,7 @@ export interface Broker {
   readonly policies: Policies;
   readonly logger: Logger;
   readonly views: Views;
+  readonly metrics: Metrics;
   /** Listen on config.port (0: a free port). Resolves with the URL. */
   listen(port?: number): Promise<string>;
   /** Stop taking requests, finish those in flight, close the store. */
@@ -121,7 +124,27 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
   });
   provider.on('server_error', (_ctx, err) => logger.error({ err }, 'oidc-provider server error'));
 
-  const journeys = new Journeys({ store, sealer, audit, ttlSeconds, now });
+  const daysLeft = (date: string) => Math.floor((new Date(`${date}T23:59:59Z`).getTime() - now()) / 86_400_000);
+  const metrics = createMetrics({
+    store,
+    now,
+    logger,
+    idpHealth: () => policies.identityProviders.map((p) => ({ idp: p.id, up: upstream.healthOf(p.id).state === 'closed' })),
+    certification: () => policies.identityProviders.map((p) => ({ idp: p.id, daysLeft: daysLeft(p.certification_expires) })),
+  });
+  // Warn as certifications approach their end (30, 14 and 3 days), once a day per IdP.
+  const warnCertifications = () => {
+    for (const p of policies.identityProviders) {
+      const left = daysLeft(p.certification_expires);
+      if (certificationExpired(p, new Date(now()))) logger.warn({ idp: p.id, expired: p.certification_expires }, 'IdP certification has ended: it is not offered');
+      else if (left <= 3 || left <= 14 || left <= 30) logger.warn({ idp: p.id, daysLeft: left, threshold: left <= 3 ? 3 : left <= 14 ? 14 : 30 }, 'IdP certification ends soon');
+    }
+  };
+  warnCertifications();
+  const certTimer = setInterval(warnCertifications, 24 * 3600 * 1000);
+  certTimer.unref();
+
+  const journeys = new Journeys({ store, sealer, audit, ttlSeconds, now, observer: metrics });
   const signingKey = config.signingKeys[0] as JWK;
   // Tokens exchanged with services are judged by the wall clock, not the journey clock.
   const matcher = createMatcher({ issuer: config.issuer, policies, signingKey, logger });
@@ -148,12 +171,17 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     }
   });
 
-  // Access log without query strings (codes, states) and without personal data.
+  // Access log and latency without query strings (codes, states) and without personal data.
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
     await next();
-    if (ctx.path === '/healthz' || ctx.path.startsWith('/assets/')) return;
-    logger.info({ method: ctx.method, path: ctx.path.replace(/\/journey\/[^/]+/, '/journey/:uid'), status: ctx.status, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+    if (ctx.path === '/healthz' || ctx.path === '/metrics' || ctx.path.startsWith('/assets/')) return;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? ctx.path.replace(/\/[A-Za-z0-9_-]{16,}/g, '/:id');
+    // oidc-provider answers outside Koa's response cycle: its status is on the raw response.
+    const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+    metrics.observeRequest(String(route), ctx.method, status, seconds);
+    logger.info({ method: ctx.method, path: ctx.path.replace(/\/journey\/[^/]+/, '/journey/:uid'), status, ms: seconds * 1000 }, 'request');
   });
 
   app.use(views.assets);
@@ -170,6 +198,31 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
       ctx.status = 503;
       ctx.body = { status: 'not ready', store: store.kind };
     }
+  });
+  ops.get('/metrics', async (ctx) => {
+    if (config.metricsToken && ctx.get('authorization') !== `Bearer ${config.metricsToken}`) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Bearer');
+      return;
+    }
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+  ops.get('/performance', async (ctx) => {
+    const rows = await metrics.perIdp(policies.identityProviders.map((p) => p.id));
+    views.render(
+      ctx,
+      'performance',
+      {
+        rows: rows.map((r) => {
+          const total = r.succeeded + r.failed;
+          const name = policies.identityProvider(r.idp)?.display_name ?? r.idp;
+          return { name, succeeded: r.succeeded, failed: r.failed, total, rate: total ? Math.round((r.succeeded / total) * 100) : null, byReason: r.byReason };
+        }),
+        hours: 24,
+      },
+      { locale: resolveLocale(ctx) },
+    );
   });
   ops.get('/trustmark', (ctx) => {
     ctx.body = {
@@ -216,6 +269,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     policies,
     logger,
     views,
+    metrics,
     async listen(port = config.port ?? (Number(new URL(config.issuer).port) || 3000)) {
       await new Promise<void>((resolve, reject) => {
         server = app.listen(port, config.host, () => resolve());
@@ -227,6 +281,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
       return `http://${config.host}:${actual}`;
     },
     async close() {
+      clearInterval(certTimer);
       await upstream.close();
       if (server) {
         const s = server;

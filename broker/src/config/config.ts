@@ -41,6 +41,8 @@ export const configSchema = z.object({
    * development keys or secret, insecure IdP transport, or the in-memory store.
    */
   production: z.boolean().default(false),
+  /** Bearer token required to read /metrics. Unset: /metrics is open (put it behind your network). */
+  metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** pino log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** IdP health checks. */
@@ -96,6 +98,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     allowInsecureIdps: env.ALLOW_INSECURE_IDPS ? env.ALLOW_INSECURE_IDPS === 'true' : issuer.startsWith('http://localhost'),
     trustProxy: env.TRUST_PROXY === 'true',
     production: env.NODE_ENV === 'production',
+    metricsToken: env.METRICS_TOKEN || undefined,
     logLevel: env.LOG_LEVEL as BrokerConfig['logLevel'] | undefined,
   });
 }

@@ -11,6 +11,7 @@ import type { JourneyEvent } from './events.js';
 import type { ChoosingProvider, JourneyState } from './journey-state.js';
 import { transition } from './transitions.js';
 import { newJourneyReference } from './reference.js';
+import type { JourneyObserver } from '../metrics/index.js';
 
 /**
  * A journey times out this long before its records are deleted (at the policy's TTL, at most
@@ -24,6 +25,8 @@ export interface JourneysOptions {
   audit: AuditTrail;
   ttlSeconds: number;
   now: () => number;
+  /** Told of every transition after it is audited (metrics). */
+  observer?: JourneyObserver;
 }
 
 export interface NewJourney {
@@ -119,6 +122,11 @@ export class Journeys {
   }
 
   private async audit(next: JourneyState, event: string, previous: JourneyState | undefined): Promise<void> {
+    await this.record(next, event, previous);
+    this.options.observer?.transitioned(previous, next, event);
+  }
+
+  private async record(next: JourneyState, event: string, previous: JourneyState | undefined): Promise<void> {
     await this.options.audit.append({
       type: `journey.${event}`,
       journey: next.ref,

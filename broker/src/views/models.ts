@@ -58,6 +58,10 @@ export interface PageModels {
     backHref: string;
     csrfToken?: string;
   };
+  performance: {
+    rows: Array<{ name: string; succeeded: number; failed: number; total: number; rate: number | null; byReason: Record<string, number> }>;
+    hours: number;
+  };
   error: {
     status: number;
     errorId: string;

@@ -55,6 +55,11 @@ const samples: Array<[string, PageName, PageModels[PageName]]> = [
   ['extra-required', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', error: 'required', formAction: '/journey/u/extra', csrfToken: 'c' }],
   ['extra-invalid', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', value: 'AB12', error: 'invalid_format', formAction: '/journey/u/extra', csrfToken: 'c' }],
   ['case-create', 'case-create', { service: { name: 'Pay your council tax' }, journeyRef: 'K7QM-2XPD-9RTB-H', formAction: '/journey/u/help', backHref: '/journey/u/failure', csrfToken: 'c' }],
+  ['performance', 'performance', { hours: 24, rows: [
+    { name: 'Civic ID', succeeded: 2, failed: 1, total: 3, rate: 67, byReason: { level_not_met: 1 } },
+    { name: 'Community Vouch', succeeded: 0, failed: 0, total: 0, rate: null, byReason: {} },
+    ...['cancelled', 'no_match', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'].map((r) => ({ name: r, succeeded: 1, failed: 1, total: 2, rate: 50, byReason: { [r]: 1 } })),
+  ] }],
   ['other-ways', 'other-ways', { service: { name: 'Pay your council tax' }, ways, backHref: '/journey/u', returnAction: '/journey/u/return', csrfToken: 'c' }],
   ...reasons.map((reason): [string, PageName, PageModels[PageName]] => [`failure-${reason}`, 'failure', {
     reason,
