@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { resolve } from 'node:path';
 import * as client from 'openid-client';
 import { defaultPoliciesDir } from '@idbroker/policies';
-import { createBroker, parseConfig, type Broker } from '@idbroker/broker';
+import { createBroker, parseConfig, type Broker, type BrokerConfig } from '@idbroker/broker';
 import { startIdpStub, type IdpStub } from '@idbroker/idp-stub';
 import { freePort } from './ports.js';
 import { testPolicies, type PolicyChanges, type TestPolicies } from './policies.js';
@@ -28,6 +28,8 @@ export interface FederationOptions {
    * after sign-in itself), so broker-only tests need no service running.
    */
   matchingUrl?: string;
+  /** The brokers' signing keys (private JWKs, the first signs). Default: the development key. */
+  signingKeys?: Record<string, unknown>[];
   /** Where the broker's clock starts (default: now). The clock moves only when the test moves it. */
   clockStart?: Date;
 }
@@ -52,6 +54,8 @@ export interface Federation {
   instanceLogs: string[][];
   /** An OpenID client for a service (default the example council tax service, with its dev key). */
   service(clientId?: string, redirectUri?: string): Promise<TestService>;
+  /** Stop broker instance `i` and start it again on the same port, with configuration changes (e.g. rotated keys). */
+  restartBroker(i: number, changes?: Partial<BrokerConfig>): Promise<Broker>;
   close(): Promise<void>;
 }
 
@@ -117,7 +121,7 @@ export async function startFederation(options: FederationOptions = {}): Promise<
       keyPrefix,
       policiesDir: base.dir,
       secret: 'test-secret-test-secret-test-secret-0001',
-      signingKeys: [devKey('broker-signing.private.jwk.json')],
+      signingKeys: options.signingKeys ?? [devKey('broker-signing.private.jwk.json')],
       allowInsecureIdps: true,
       idpIssuerOverrides: overrides,
       logLevel: 'info',
@@ -204,6 +208,15 @@ export async function startFederation(options: FederationOptions = {}): Promise<
     logs,
     instanceLogs,
     service,
+    async restartBroker(i, changes = {}) {
+      const old = brokers[i]!;
+      await old.close();
+      const own = instanceLogs[i]!;
+      const broker = await createBroker({ ...old.config, ...changes }, { now: clock.now, logDestination: logTo(own) });
+      await broker.listen(old.config.port);
+      brokers[i] = broker;
+      return broker;
+    },
     async close() {
       await Promise.allSettled(brokers.map((b) => b.close()));
       await Promise.allSettled(Object.values(idps).map((s) => s.close()));

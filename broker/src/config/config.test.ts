@@ -19,6 +19,20 @@ describe('broker configuration', () => {
     expect(config.signingKeys[0]!.kid).toBe('broker-signing-dev-1');
   });
 
+  it('reads a rotating key set file (current first, then next) and IdP issuer overrides', async () => {
+    const { initialKeySet } = await import('./keys.js');
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const set = await initialKeySet();
+    const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'keys.json');
+    writeFileSync(file, JSON.stringify(set));
+    const config = configFromEnv({ BROKER_SIGNING_KEYS_FILE: file, IDP_ISSUER_OVERRIDES: '{"civic-id":"http://127.0.0.1:4101"}' });
+    expect(config.signingKeys.map((k) => k.kid)).toEqual([set.current.kid, set.next!.kid]);
+    expect(config.idpIssuerOverrides).toEqual({ 'civic-id': 'http://127.0.0.1:4101' });
+    expect(() => configFromEnv({ IDP_ISSUER_OVERRIDES: '{oops' })).toThrow(/IDP_ISSUER_OVERRIDES: not valid JSON/);
+  });
+
   it('names the setting that is wrong', () => {
     expect(() => parseConfig({ issuer: 'not a url', signingKeys: [devKey] })).toThrow(/issuer: /);
     expect(() => parseConfig({ secret: 'short', signingKeys: [devKey] })).toThrow(/secret: must be at least 32 characters/);

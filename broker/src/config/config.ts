@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultPoliciesDir } from '@idbroker/policies';
+import { isKeySet, keysOf } from './keys.js';
 
 const DEV_SECRET = 'dev-only-secret-do-not-use-in-production-0123456789';
 
@@ -77,13 +78,19 @@ export function parseConfig(input: BrokerConfigInput): BrokerConfig {
 
 /** Configuration from environment variables (documented in README and docs/operations.md). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
-  const keyFile = env.BROKER_SIGNING_KEY_FILE ?? devSigningKeyFile;
+  // A key set file (current, next, previous: see keys.ts), a JWKS, or a single private JWK.
+  const keyFile = env.BROKER_SIGNING_KEYS_FILE ?? env.BROKER_SIGNING_KEY_FILE ?? devSigningKeyFile;
+  const keyVar = env.BROKER_SIGNING_KEYS_FILE ? 'BROKER_SIGNING_KEYS_FILE' : 'BROKER_SIGNING_KEY_FILE';
   let signingKeys: Record<string, unknown>[];
   try {
-    const parsed = JSON.parse(env.BROKER_SIGNING_KEYS ?? readFileSync(keyFile, 'utf8')) as Record<string, unknown>;
-    signingKeys = Array.isArray(parsed.keys) ? (parsed.keys as Record<string, unknown>[]) : [parsed];
+    const parsed = JSON.parse(readFileSync(keyFile, 'utf8')) as unknown;
+    signingKeys = isKeySet(parsed)
+      ? keysOf(parsed)
+      : Array.isArray((parsed as { keys?: unknown }).keys)
+        ? ((parsed as { keys: Record<string, unknown>[] }).keys)
+        : [parsed as Record<string, unknown>];
   } catch (e) {
-    throw new ConfigError(`BROKER_SIGNING_KEY_FILE (${keyFile}): cannot read a JWK: ${(e as Error).message}`);
+    throw new ConfigError(`${keyVar} (${keyFile}): cannot read a JWK: ${(e as Error).message}`);
   }
   const issuer = env.BROKER_ISSUER ?? 'http://localhost:3000';
   return parseConfig({
@@ -99,8 +106,17 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     trustProxy: env.TRUST_PROXY === 'true',
     production: env.NODE_ENV === 'production',
     metricsToken: env.METRICS_TOKEN || undefined,
+    idpIssuerOverrides: env.IDP_ISSUER_OVERRIDES ? parseJsonEnv('IDP_ISSUER_OVERRIDES', env.IDP_ISSUER_OVERRIDES) : undefined,
     logLevel: env.LOG_LEVEL as BrokerConfig['logLevel'] | undefined,
   });
+}
+
+function parseJsonEnv(name: string, value: string): Record<string, string> {
+  try {
+    return JSON.parse(value) as Record<string, string>;
+  } catch (e) {
+    throw new ConfigError(`${name}: not valid JSON (${(e as Error).message})`);
+  }
 }
 
 /** Development keys shipped in policies/dev-keys (public in the repository). */
