@@ -1,6 +1,6 @@
 /**
  * The service's client of the broker: start a sign-in at a level with a list of attributes,
- * and handle the callback into a typed, verified identity or a typed error.
+ * and turn the callback into a typed, verified identity or a typed {@link BrokerError}.
  */
 import * as oidc from 'openid-client';
 import { importJWK, type JWK } from 'jose';
@@ -9,69 +9,105 @@ import { meetsAny, parseVector } from './vectors.js';
 import { flattenClaims, type VerifiedAttributes } from './attributes.js';
 import type { VerifiedClaims } from './protocol.js';
 
+/** Options of {@link createBrokerClient}. */
 export interface BrokerClientOptions {
-  /** The broker's issuer, e.g. https://broker.example (discovery is fetched once and cached). */
+  /** The broker's issuer, e.g. "https://broker.example". Its discovery document is fetched once and cached. Required. */
   issuer: string | URL;
-  /** Your client_id at the broker. */
+  /** Your client_id at the broker. Required. */
   clientId: string;
-  /** Your redirect URI, exactly as registered in your policy. */
+  /** Your redirect URI, exactly as registered in your policy. Required. */
   redirectUri: string;
-  /** Your private ES256 JWK with `kid` (private_key_jwt, recommended). */
+  /** Your private ES256 JWK with `kid`, for `private_key_jwt` (recommended). One of `privateKey` or `clientSecret` is required. */
   privateKey?: JWK;
-  /** Or a client secret (client_secret_basic; local use). */
+  /** A client secret (`client_secret_basic`), when your policy registers one instead of a key. */
   clientSecret?: string;
-  /** Allow an http:// broker. Only for the local federation: never in production. Default false. */
+  /**
+   * Allow an `http://` broker. Only for the local federation (`http://localhost:3000`):
+   * production must never set it. Default false.
+   */
   allowInsecureRequests?: boolean;
-  /** Clock tolerance for token times, seconds. Default 30. */
-  clockToleranceSeconds?: number;
+  /** Tolerated clock skew for token times, in seconds. Default 30. */
+  clockTolerance?: number;
+  /** Time limit of each request to the broker, in seconds. Default 10. */
+  timeout?: number;
 }
 
+/** Options of {@link BrokerClient.startLogin}. */
 export interface StartLoginOptions {
-  /** The level(s) of assurance: one vector like "Cl.Cm.P2", or several (any one will do). */
-  vtr: string | string[];
-  /** Verified attributes to ask for (must be permitted by your policy). */
-  attributes: string[];
-  /** Preferred languages, e.g. "cy en". */
+  /** The level(s) of assurance: one vector like "Cl.Cm.P2", or several (any one will do). Required. */
+  vtr: string | readonly string[];
+  /** The verified attributes to ask for, e.g. ["given_name", "family_name", "birthdate", "address"]; must be permitted by your policy. Required (may be empty). */
+  attributes: readonly string[];
+  /** Preferred languages of the broker's pages, e.g. "cy en". Default: none (the broker decides). */
   uiLocales?: string;
-  /** Push the request first (PAR). Default false. */
+  /** Push the request to the broker first (PAR, RFC 9126), so the browser URL carries only a reference. Default false. */
   usePar?: boolean;
 }
 
-/** What to keep (in a sealed cookie) between startLogin and handleCallback. */
+/** What to keep (sealed, e.g. with {@link sealTransaction}) between `startLogin` and `handleCallback`. Never show it to the browser unsealed. */
 export interface LoginTransaction {
   state: string;
   nonce: string;
+  /** The PKCE verifier (S256). */
   codeVerifier: string;
+  /** The vectors asked for: the identity's level must meet one of them. */
   vtr: string[];
   attributes: string[];
+  /** Epoch milliseconds. */
   createdAt: number;
 }
 
+/** A verified person, as the broker tells your service. */
 export interface VerifiedIdentity {
-  /** Pairwise subject: stable for this person and IdP at your sector; unknown elsewhere. */
+  /** Pairwise subject: stable for this person (and their IdP) at your sector; unknown elsewhere. */
   subject: string;
-  /** The level reached (vot), e.g. "Cl.Cm.P2". */
+  /** The level reached (`vot`), e.g. "Cl.Cm.P2"; already checked against the levels asked for. */
   level: string;
-  /** The trust mark URL (vtm). */
+  /** The trust mark URL (`vtm`). */
   trustMark: string;
-  /** The journey reference (txn). */
+  /** The journey reference (`txn`): log it, quote it to support. */
   journeyReference: string;
+  /** The verified attributes, flattened (given_name, family_name, birthdate, address, ...). */
   attributes: VerifiedAttributes;
+  /** The raw `verified_claims` of the ID token. */
   verifiedClaims?: VerifiedClaims;
   /** The broker's matching result, when your policy has a matching URL. */
   match?: { result: 'matched' | 'created'; accountRef: string };
 }
 
+/** A client of the broker (see {@link createBrokerClient}). */
 export interface BrokerClient {
-  readonly config: oidc.Configuration;
+  /** Your redirect URI (from the options). */
+  readonly redirectUri: string;
+  /** The broker's issuer (from discovery). */
+  readonly issuer: string;
+  /** Build the authorization URL to send the citizen to, and the transaction to keep until the callback. */
   startLogin(options: StartLoginOptions): Promise<{ url: URL; transaction: LoginTransaction }>;
+  /**
+   * Handle the callback: the full URL the broker redirected to (with `code`, `state`, `iss`,
+   * or the error parameters). Resolves to the verified identity, or rejects with a {@link BrokerError}.
+   */
   handleCallback(callbackUrl: URL | string, transaction: LoginTransaction): Promise<VerifiedIdentity>;
 }
 
+/** How long a transaction stays usable (ms): longer than the broker's own journey limit is pointless. */
+export const TRANSACTION_LIFETIME_MS = 90 * 60 * 1000;
+
+/**
+ * Create a client of the broker: fetches the discovery document (once), and checks ID tokens
+ * itself: ES256 signature against the broker's JWKS, iss, aud, nonce, exp, and the level.
+ * @throws TypeError for a misconfiguration (no key, key without kid, unreachable discovery).
+ */
 export async function createBrokerClient(options: BrokerClientOptions): Promise<BrokerClient> {
+  if (!options.clientId) throw new TypeError('clientId is required');
+  const redirect = new URL(options.redirectUri);
+  if (redirect.protocol !== 'https:' && !(options.allowInsecureRequests && isLocal(redirect))) {
+    throw new TypeError('redirectUri must be https (http only for localhost with allowInsecureRequests)');
+  }
   let auth: oidc.ClientAuth;
   if (options.privateKey) {
     if (!options.privateKey.kid) throw new TypeError('privateKey needs a kid');
+    if (!options.privateKey.d) throw new TypeError('privateKey must be the private JWK (it has no "d")');
     const key = (await importJWK(options.privateKey, 'ES256')) as CryptoKey;
     auth = oidc.PrivateKeyJwt({ key, kid: options.privateKey.kid });
   } else if (options.clientSecret) {
@@ -79,23 +115,28 @@ export async function createBrokerClient(options: BrokerClientOptions): Promise<
   } else {
     throw new TypeError('give privateKey (recommended) or clientSecret');
   }
+  const issuer = new URL(options.issuer);
+  if (issuer.protocol !== 'https:' && !options.allowInsecureRequests) throw new TypeError('the broker issuer must be https (allowInsecureRequests is for the local federation only)');
   const execute = options.allowInsecureRequests ? [oidc.allowInsecureRequests] : [];
-  const metadata: Partial<oidc.ClientMetadata> = { id_token_signed_response_alg: 'ES256', [oidc.clockTolerance]: options.clockToleranceSeconds ?? 30 };
-  const config = await oidc.discovery(new URL(options.issuer), options.clientId, metadata, auth, { execute });
+  const metadata: Partial<oidc.ClientMetadata> = { id_token_signed_response_alg: 'ES256', [oidc.clockTolerance]: options.clockTolerance ?? 30 };
+  const config = await oidc.discovery(issuer, options.clientId, metadata, auth, { execute, timeout: options.timeout ?? 10 });
   oidc.enableNonRepudiationChecks(config);
-  config.timeout = 10;
+  config.timeout = options.timeout ?? 10;
+  const serverIssuer = config.serverMetadata().issuer;
 
   return {
-    config,
+    redirectUri: options.redirectUri,
+    issuer: serverIssuer,
     async startLogin({ vtr, attributes, uiLocales, usePar }) {
-      const vectors = Array.isArray(vtr) ? vtr : [vtr];
+      const vectors = typeof vtr === 'string' ? [vtr] : [...vtr];
       if (vectors.length === 0 || vectors.some((v) => !parseVector(v))) throw new TypeError(`not a level vector: ${JSON.stringify(vtr)}`);
+      if (!Array.isArray(attributes) || attributes.some((a) => typeof a !== 'string' || !/^[a-z_]+$/.test(a))) throw new TypeError('attributes must be claim names like "given_name"');
       const transaction: LoginTransaction = {
         state: oidc.randomState(),
         nonce: oidc.randomNonce(),
         codeVerifier: oidc.randomPKCECodeVerifier(),
         vtr: vectors,
-        attributes,
+        attributes: [...attributes],
         createdAt: Date.now(),
       };
       const params: Record<string, string> = {
@@ -112,13 +153,27 @@ export async function createBrokerClient(options: BrokerClientOptions): Promise<
         params.claims = JSON.stringify({ id_token: { verified_claims: { verification: { trust_framework: null }, claims: Object.fromEntries(attributes.map((a) => [a, null])) } } });
       }
       if (uiLocales) params.ui_locales = uiLocales;
-      const url = usePar ? await oidc.buildAuthorizationUrlWithPAR(config, params) : oidc.buildAuthorizationUrl(config, params);
+      let url: URL;
+      try {
+        url = usePar ? await oidc.buildAuthorizationUrlWithPAR(config, params) : oidc.buildAuthorizationUrl(config, params);
+      } catch (e) {
+        throw new BrokerError('server_error', `the broker refused or did not answer the pushed request: ${(e as Error).message}`, { cause: e });
+      }
       return { url, transaction };
     },
+
     async handleCallback(callbackUrl, transaction) {
       const url = new URL(callbackUrl);
-      if (url.searchParams.get('state') !== transaction.state) throw new BrokerError('state_mismatch', 'the response is not for the sign-in started in this browser');
-      if (url.searchParams.has('error')) throw errorFromRedirect(url.searchParams);
+      const params = url.searchParams;
+      if (!transaction || typeof transaction.state !== 'string') throw new BrokerError('state_mismatch', 'no sign-in in progress');
+      if (params.get('state') !== transaction.state) throw new BrokerError('state_mismatch', 'the callback is not for this sign-in (state)');
+      if (Date.now() - transaction.createdAt > TRANSACTION_LIFETIME_MS) throw new BrokerError('timed_out', 'the sign-in took too long');
+      // RFC 9207: the response must come from our broker (mix-up defence), errors included.
+      if (params.has('iss') ? params.get('iss') !== serverIssuer : config.serverMetadata().authorization_response_iss_parameter_supported === true) {
+        throw new BrokerError('invalid_response', 'the response is not from the broker (iss)');
+      }
+      if (params.has('error')) throw errorFromRedirect(params);
+
       let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
       try {
         tokens = await oidc.authorizationCodeGrant(config, url, {
@@ -128,27 +183,45 @@ export async function createBrokerClient(options: BrokerClientOptions): Promise<
           idTokenExpected: true,
         });
       } catch (e) {
-        throw new BrokerError('invalid_response', (e as Error).message);
+        throw new BrokerError(isServerFault(e) ? 'server_error' : 'invalid_response', (e as Error).message, { cause: e });
       }
       const claims = tokens.claims();
       if (!claims) throw new BrokerError('invalid_response', 'no ID token');
+      const journeyReference = typeof claims.txn === 'string' ? claims.txn : '';
       const vot = typeof claims.vot === 'string' ? claims.vot : '';
       if (!meetsAny(vot, transaction.vtr)) {
-        throw new BrokerError('level_not_met', `the level reached (${vot || 'none'}) is below the level asked for (${transaction.vtr.join(' or ')})`, undefined, typeof claims.txn === 'string' ? claims.txn : undefined);
+        throw new BrokerError('level_not_met', `the level reached (${vot || 'none'}) is below the level asked for (${transaction.vtr.join(' or ')})`, { journeyReference });
       }
-      const vc = claims.verified_claims as VerifiedClaims | undefined;
-      const match = claims.match as { result?: string; account_ref?: string } | undefined;
+      const vc = isVerifiedClaims(claims.verified_claims) ? claims.verified_claims : undefined;
+      if (claims.verified_claims !== undefined && !vc) throw new BrokerError('invalid_response', 'verified_claims is malformed', { journeyReference });
+      const match = claims.match as { result?: unknown; account_ref?: unknown } | undefined;
       return {
         subject: claims.sub,
         level: vot,
         trustMark: typeof claims.vtm === 'string' ? claims.vtm : '',
-        journeyReference: typeof claims.txn === 'string' ? claims.txn : '',
+        journeyReference,
         attributes: flattenClaims(vc?.claims),
         ...(vc ? { verifiedClaims: vc } : {}),
-        ...(match && (match.result === 'matched' || match.result === 'created') && typeof match.account_ref === 'string'
+        ...(match && (match.result === 'matched' || match.result === 'created') && typeof match.account_ref === 'string' && match.account_ref
           ? { match: { result: match.result, accountRef: match.account_ref } }
           : {}),
       };
     },
   };
+}
+
+function isLocal(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+}
+
+function isVerifiedClaims(v: unknown): v is VerifiedClaims {
+  const o = v as VerifiedClaims | undefined;
+  return typeof o === 'object' && o !== null && typeof o.verification === 'object' && o.verification !== null && typeof o.claims === 'object' && o.claims !== null;
+}
+
+/** The broker unreachable, too slow, or answering 5xx: not the response's fault. */
+function isServerFault(e: unknown): boolean {
+  if (e instanceof oidc.ResponseBodyError) return e.status >= 500;
+  const name = (e as Error)?.name;
+  return name === 'TimeoutError' || name === 'AbortError' || (e instanceof TypeError && /fetch failed/i.test(e.message));
 }

@@ -1,13 +1,20 @@
 /**
- * @idbroker/relying-party-sdk: what a service installs to use the identity assurance broker.
- * The matching wire format is also at the subpath `@idbroker/relying-party-sdk/protocol`.
+ * `@idbroker/relying-party-sdk`: what a service installs to use the identity assurance broker.
+ *
+ * - {@link createBrokerClient}: start a sign-in, handle the callback into a {@link VerifiedIdentity} or a {@link BrokerError}.
+ * - {@link koaBrokerLogin}, {@link nodeLoginHandler}, {@link nodeCallbackHandler}: the sign-in routes, with a sealed cookie.
+ * - {@link createMatchingHandler}: the matching endpoint the broker calls.
+ *
+ * The matching wire format is at the subpath `@idbroker/relying-party-sdk/protocol`.
+ * @packageDocumentation
  */
-export { createBrokerClient } from './client.js';
+export { createBrokerClient, TRANSACTION_LIFETIME_MS } from './client.js';
 export type { BrokerClient, BrokerClientOptions, LoginTransaction, StartLoginOptions, VerifiedIdentity } from './client.js';
-export { BrokerError, type BrokerErrorCode } from './errors.js';
+export { BrokerError, BROKER_ERROR_CODES, isBrokerError, errorFromRedirect, type BrokerErrorCode, type BrokerErrorDetails } from './errors.js';
 export { createMatchingHandler, memoryReplayCache, MatchingRequestError } from './matching-handler.js';
-export type { MatchDecision, MatchingHandler, MatchingHandlerOptions, MatchingIdentity, ReplayCache } from './matching-handler.js';
+export type { KoaMatchingContext, MatchDecision, MatchingHandler, MatchingHandlerOptions, MatchingIdentity, MemoryReplayCacheOptions, ReplayCache } from './matching-handler.js';
 export type { Address, VerifiedAttributes } from './attributes.js';
-export { koaBrokerLogin, nodeBrokerLogin, type LoginRouteOptions } from './frameworks.js';
-export { sealTransaction, unsealTransaction, TRANSACTION_COOKIE } from './transaction-cookie.js';
-export { meetsAny } from './vectors.js';
+export { koaBrokerLogin, nodeLoginHandler, nodeCallbackHandler } from './frameworks.js';
+export type { BrokerClientSource, KoaBrokerLoginOptions, KoaLoginContext, LoginCookieOptions, NodeCallbackOptions, NodeLoginOptions } from './frameworks.js';
+export { sealTransaction, unsealTransaction, TRANSACTION_COOKIE, TRANSACTION_MAX_AGE_MS } from './transaction-cookie.js';
+export { meetsAny, parseVector, type ParsedVector } from './vectors.js';

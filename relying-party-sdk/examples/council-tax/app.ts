@@ -1,43 +1,58 @@
 /**
  * An example service, "Pay your council tax" (Example Borough Council), integrated with the
  * broker through this SDK: a start page, sign-in at a level, the verified result with the
- * matched account, and on failure the case reference and the council's other ways.
+ * matched account, and on failure plain words, the references and the council's other ways.
+ * Its `/matching` endpoint matches against `records.json`.
  */
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
-import Router from '@koa/router';
 import type { JWK } from 'jose';
-import { createBrokerClient, createMatchingHandler, koaBrokerLogin, type BrokerClient, type BrokerError, type VerifiedIdentity } from '../../src/index.js';
-import { loadRecords, matchAccount } from './records.js';
+import { BrokerError, createBrokerClient, createMatchingHandler, koaBrokerLogin, type BrokerClient, type BrokerErrorCode, type VerifiedIdentity } from '../../src/index.js';
+import { loadRecords, matchAccount, type CouncilAccount } from './records.js';
 
+/** Options of {@link startExampleService}. */
 export interface ExampleServiceOptions {
-  /** Default: PORT or 3200. */
+  /** Port to listen on. Default: PORT, or 3200. */
   port?: number;
+  /** Interface to listen on. Default "localhost". */
   host?: string;
-  /** Default: BROKER_ISSUER or http://localhost:3000. */
+  /** The broker's issuer. Default: BROKER_ISSUER, or http://localhost:3000. */
   brokerIssuer?: string;
-  /** This service's own base URL. Default http://localhost:<port>. */
+  /** This service's own base URL (the redirect URI is `${baseUrl}/callback`). Default http://localhost:<port>. */
   baseUrl?: string;
+  /** Client id at the broker. Default "example-council-tax". */
   clientId?: string;
-  /** Default: policies/dev-keys/example-service.private.jwk.json (development only). */
+  /** The service's private ES256 JWK. Default: policies/dev-keys/example-service.private.jwk.json (development only). */
   privateKey?: JWK;
-  /** 32+ characters, seals the sign-in cookie. Default: a development value. */
+  /** 32+ characters, seals the sign-in cookie. Default: COOKIE_KEY, or a development value. */
   cookieKey?: string;
-  /** http:// broker (local federation only). Default: true when the broker URL is http://localhost. */
+  /** Allow an http:// broker (local federation only). Default: true when the broker is http://localhost or 127.0.0.1. */
   allowInsecureRequests?: boolean;
-  /** Level asked for. Default Cl.Cm.P2. */
-  vtr?: string;
+  /** Level asked for. Default "Cl.Cm.P2". */
+  vtr?: string | string[];
+  /** Create an account when the broker asks. Default false (the policy says account_creation: false). */
+  accountCreation?: boolean;
+  /** The council's records. Default: records.json beside this file. */
+  records?: CouncilAccount[];
 }
 
-const OTHER_WAYS = [
-  'Phone the council tax team on 0300 123 4567 (Monday to Friday, 9am to 5pm). We can take payment by phone.',
-  'Visit a council office with a council tax bill. You do not need an appointment.',
-  'Pay by post with the payment slip on your bill.',
+/** A running example service. */
+export interface ExampleService {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The council's other ways to use the service (the same as its policy's `other_ways`). */
+const OTHER_WAYS: Array<{ text: string; href?: string }> = [
+  { text: 'Phone the council tax team on 0300 123 4567 (Monday to Friday, 9am to 5pm). We can take payment by phone.' },
+  { text: 'Visit a council office with a council tax bill. You do not need an appointment.', href: 'https://example.gov.uk/council-offices' },
+  { text: 'Pay by post with the payment slip on your bill.' },
 ];
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const otherWays = () => `<ul>${OTHER_WAYS.map((w) => `<li>${esc(w.text)}${w.href ? ` <a href="${esc(w.href)}">Find a council office</a>` : ''}</li>`).join('')}</ul>`;
 
 function page(title: string, body: string): string {
   return `<!doctype html>
@@ -59,28 +74,31 @@ main{max-width:640px;padding:20px}a{color:#1d70b8}a:focus,button:focus{outline:3
 dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px}dt{font-weight:bold}
 .skip{position:absolute;left:-9999px}.skip:focus{left:10px;top:10px}footer{padding:20px;border-top:1px solid #b1b4b6;font-size:.9em}`;
 
-const FAILURE_TEXT: Record<string, string> = {
+/** What happened, in plain words, for every error code. */
+const FAILURE_TEXT: Record<BrokerErrorCode, string> = {
   cancelled: 'You chose not to share your details, so we have not received anything.',
   no_match: 'Your identity was checked, but we could not find your council tax account from those details.',
   level_not_met: 'Your identity could not be checked thoroughly enough to show your account online.',
-  provider_failed: 'The identity provider had a problem and could not complete the check.',
+  provider_failed: 'The company or organisation checking your identity had a problem and could not finish.',
   fraud_flagged: 'We could not confirm your identity online this time.',
-  timed_out: 'The sign-in took too long and timed out.',
+  timed_out: 'Signing in took too long, so it was stopped to keep your details safe.',
   matching_failed: 'Our system could not look up your account just now.',
-  no_provider: 'You told us you cannot use any of the identity providers.',
+  no_provider: 'You told us you cannot use any of the ways to prove your identity online.',
+  invalid_response: 'Something went wrong while signing you in. Nothing was shared.',
+  state_mismatch: 'Your sign-in could not be finished in this browser, or it took too long. Please start again.',
+  server_error: 'The sign-in service is not working at the moment. Please try again later.',
 };
 
-function successPage(identity: VerifiedIdentity, account: ReturnType<typeof loadRecords>[number] | undefined): string {
+function successPage(identity: VerifiedIdentity, account: CouncilAccount | undefined): string {
   const a = identity.attributes;
   return page(
     'Your council tax account',
     `<h1>Your council tax account</h1>
 <div class="panel"><p>You have proved your identity${identity.match ? ' and we found your account' : ''}.</p>
-${identity.match ? `<p>Account reference <span class="ref">${esc(identity.match.accountRef)}</span></p>` : ''}</div>
+${identity.match ? `<p>Account reference <span class="ref">${esc(identity.match.accountRef)}</span></p>` : '<p>We could not link you to a council tax account. Contact us using one of the ways below.</p>'}</div>
 <h2>Your details</h2>
 <dl><dt>Name</dt><dd>${esc(a.given_name)} ${esc(a.family_name)}</dd><dt>Date of birth</dt><dd>${esc(a.birthdate)}</dd>
-${account ? `<dt>Council tax band</dt><dd>${esc(account.band)}</dd><dt>Balance</dt><dd>£${(account.balance_pence / 100).toFixed(2)}</dd>` : ''}
-<dt>Level of assurance</dt><dd>${esc(identity.level)}</dd></dl>
+${account ? `<dt>Council tax band</dt><dd>${esc(account.band)}</dd><dt>Balance</dt><dd>£${(account.balance_pence / 100).toFixed(2)}</dd>` : ''}</dl>
 <p><a href="/">Sign out</a></p>`,
   );
 }
@@ -89,51 +107,96 @@ function failurePage(error: BrokerError): string {
   return page(
     'We could not show your account',
     `<h1>We could not show your account</h1>
-<p>${esc(FAILURE_TEXT[error.code] ?? 'Something went wrong while signing you in.')}</p>
-${error.caseReference ? `<div class="panel"><p>Your support case reference is <span class="ref">${esc(error.caseReference)}</span>.</p><p>You can check your case at any time. You do not need to contact the identity provider or us separately.</p></div>` : ''}
-${error.journeyReference ? `<p>If you call us, quote reference <span class="ref">${esc(error.journeyReference)}</span>.</p>` : ''}
+<p>${esc(FAILURE_TEXT[error.code])}</p>
+${error.caseReference ? `<div class="panel"><h2>Your support case</h2><p>Your support case reference is <span class="ref">${esc(error.caseReference)}</span>.</p><p>Keep it: you can use it to check your case. You do not need to contact us or the identity provider separately.</p></div>` : ''}
+${error.journeyReference ? `<p>If you contact us, quote reference <span class="ref">${esc(error.journeyReference)}</span>.</p>` : ''}
 <h2>Other ways to pay your council tax</h2>
-<ul>${OTHER_WAYS.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>
-<p><a href="/">Try again</a></p>`,
+${otherWays()}
+<p><a href="/">Start again</a></p>`,
   );
 }
 
-export async function startExampleService(options: ExampleServiceOptions = {}): Promise<{ url: string; close(): Promise<void> }> {
+const isLocalHttp = (u: string) => /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?(\/|$)/.test(u);
+
+/** Start the example service. Resolves when it listens; the broker need not be up yet (discovery happens at the first sign-in). */
+export async function startExampleService(options: ExampleServiceOptions = {}): Promise<ExampleService> {
   const port = options.port ?? Number(process.env.PORT ?? 3200);
   const host = options.host ?? 'localhost';
   const brokerIssuer = options.brokerIssuer ?? process.env.BROKER_ISSUER ?? 'http://localhost:3000';
-  const baseUrl = options.baseUrl ?? `http://localhost:${port}`;
+  const baseUrl = (options.baseUrl ?? `http://localhost:${port}`).replace(/\/$/, '');
   const clientId = options.clientId ?? 'example-council-tax';
   const privateKey =
     options.privateKey ?? (JSON.parse(readFileSync(fileURLToPath(new URL('../../../policies/dev-keys/example-service.private.jwk.json', import.meta.url)), 'utf8')) as JWK);
-  const cookieKey = options.cookieKey ?? 'example-service-development-cookie-key-0001';
-  const allowInsecureRequests = options.allowInsecureRequests ?? brokerIssuer.startsWith('http://');
+  const cookieKey = options.cookieKey ?? process.env.COOKIE_KEY ?? 'example-service-development-cookie-key-0001';
+  const allowInsecureRequests = options.allowInsecureRequests ?? isLocalHttp(brokerIssuer);
   const redirectUri = `${baseUrl}/callback`;
-  const records = loadRecords();
+  const records = options.records ?? loadRecords();
 
   let client: Promise<BrokerClient> | undefined;
   const brokerClient = () => {
-    client ??= createBrokerClient({ issuer: brokerIssuer, clientId, redirectUri, privateKey, allowInsecureRequests }).catch((e) => {
+    client ??= createBrokerClient({ issuer: brokerIssuer, clientId, redirectUri, privateKey, allowInsecureRequests }).catch((e: unknown) => {
       client = undefined;
       throw e;
     });
     return client;
   };
-  const loginOptions = { vtr: options.vtr ?? 'Cl.Cm.P2', attributes: ['given_name', 'family_name', 'birthdate', 'address'], cookieKey, redirectUri };
-  const matching = createMatchingHandler({ brokerIssuer, clientId, privateKey, match: async (who) => matchAccount(records, who) });
+  const matching = createMatchingHandler({
+    brokerIssuer,
+    clientId,
+    privateKey,
+    match: (who) => matchAccount(records, who),
+    ...(options.accountCreation
+      ? { createAccount: async () => ({ accountRef: `CT-${String(Math.floor(200_000 + Math.random() * 99_999))}` }) }
+      : {}),
+  });
 
   const app = new Koa();
   app.use(async (ctx, next) => {
-    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     ctx.set('Referrer-Policy', 'no-referrer');
-    await next();
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    try {
+      await next();
+    } catch (e) {
+      console.error(`example service: ${(e as Error).name} on ${ctx.method} ${ctx.path}`);
+      ctx.status = 503;
+      ctx.type = 'html';
+      ctx.body = failurePage(new BrokerError('server_error', 'the service could not reach the broker'));
+    }
   });
-  const router = new Router();
-  router.get('/style.css', (ctx) => {
-    ctx.type = 'text/css';
-    ctx.body = CSS;
-  });
-  router.get('/', (ctx) => {
+  app.use(
+    koaBrokerLogin<Koa.Context>(brokerClient, {
+      cookieKey,
+      vtr: options.vtr ?? 'Cl.Cm.P2',
+      attributes: ['given_name', 'family_name', 'birthdate', 'address'],
+      onSuccess(ctx, identity) {
+        const account = identity.match ? records.find((r) => r.account_ref === identity.match!.accountRef) : undefined;
+        ctx.type = 'html';
+        ctx.body = successPage(identity, account);
+      },
+      onError(ctx, error) {
+        ctx.type = 'html';
+        ctx.body = failurePage(error);
+      },
+    }),
+  );
+  app.use(async (ctx) => {
+    if (ctx.path === '/matching') return matching.koa(ctx);
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      ctx.status = 405;
+      return;
+    }
+    if (ctx.path === '/style.css') {
+      ctx.type = 'text/css';
+      ctx.body = CSS;
+      return;
+    }
+    if (ctx.path !== '/') {
+      ctx.status = 404;
+      ctx.type = 'html';
+      ctx.body = page('Page not found', '<h1>Page not found</h1><p><a href="/">Go to the start page</a></p>');
+      return;
+    }
     ctx.type = 'html';
     ctx.body = page(
       'Pay your council tax',
@@ -141,29 +204,10 @@ export async function startExampleService(options: ExampleServiceOptions = {}): 
 <p>Use this service to see your council tax account, your band and what you owe, and to pay.</p>
 <p>You will need to prove your identity. You can choose who checks it: a public service, a company or a charity.</p>
 <p><a class="button" href="/login" role="button" draggable="false">Start now</a></p>
-<h2>Other ways to pay</h2><ul>${OTHER_WAYS.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`,
+<h2>Other ways to pay</h2>
+${otherWays()}`,
     );
   });
-  router.get('/login', async (ctx) => {
-    const login = koaBrokerLogin(await brokerClient(), loginOptions);
-    await login.login(ctx as never);
-  });
-  router.get('/callback', async (ctx) => {
-    const login = koaBrokerLogin(await brokerClient(), loginOptions);
-    await login.callback(
-      (c, identity) => {
-        const account = identity.match ? records.find((r) => r.account_ref === identity.match!.accountRef) : undefined;
-        (c as unknown as Koa.Context).type = 'html';
-        (c as unknown as Koa.Context).body = successPage(identity, account);
-      },
-      (c, error) => {
-        (c as unknown as Koa.Context).type = 'html';
-        (c as unknown as Koa.Context).body = failurePage(error);
-      },
-    )(ctx as never);
-  });
-  router.post('/matching', (ctx) => matching.koa(ctx));
-  app.use(router.routes());
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(port, host, () => resolve(s));

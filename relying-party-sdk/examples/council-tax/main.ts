@@ -1,5 +1,10 @@
-/** Run the example service on its own: `npx tsx relying-party-sdk/examples/council-tax/main.ts`. */
+/** Run the example service on its own: `npx tsx relying-party-sdk/examples/council-tax/main.ts` (PORT, BROKER_ISSUER, COOKIE_KEY). */
 import { startExampleService } from './app.js';
 
-const service = await startExampleService();
+const service = await startExampleService({
+  ...(process.env.ALLOW_INSECURE_REQUESTS === 'true' ? { allowInsecureRequests: true } : {}),
+});
 console.log(`Example service (Pay your council tax) at ${service.url}`);
+const stop = () => void service.close().then(() => process.exit(0));
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
