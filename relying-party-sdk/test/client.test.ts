@@ -1,112 +1,321 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import { BrokerError, createBrokerClient, sealTransaction, unsealTransaction, type BrokerClient, type LoginTransaction } from '../src/index.js';
-import { startFakeBroker, type FakeBroker } from './fake-broker.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import Koa from 'koa';
+import {
+  BrokerError,
+  createBrokerClient,
+  koaBrokerLogin,
+  meetsAny,
+  nodeCallbackHandler,
+  nodeLoginHandler,
+  sealTransaction,
+  unsealTransaction,
+  type BrokerClient,
+  type BrokerErrorCode,
+} from '../src/index.js';
+import { freePort } from '../../test/support/ports.js';
+import { newKey, startFakeOp, type FakeOp } from './fake-op.js';
 
-let broker: FakeBroker;
-let client: BrokerClient;
+const CLIENT_ID = 'test-service';
 const redirectUri = 'https://service.example/callback';
+let op: FakeOp;
+let client: BrokerClient;
+const servers: Server[] = [];
 
 beforeAll(async () => {
-  broker = await startFakeBroker();
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk: JWK = { ...(await exportJWK(privateKey)), kid: 'service-1' };
-  client = await createBrokerClient({ issuer: broker.issuer, clientId: 'test-service', redirectUri, privateKey: jwk, allowInsecureRequests: true });
+  op = await startFakeOp();
+  const key = await newKey();
+  op.clientKeys = [key.publicJwk];
+  client = await createBrokerClient({ issuer: op.issuer, clientId: CLIENT_ID, redirectUri, privateKey: key.privateJwk, allowInsecureRequests: true });
 });
-afterAll(() => broker?.close());
-beforeEach(() => {
-  broker.next = {};
+afterAll(async () => {
+  await Promise.all(servers.map((s) => new Promise<void>((r) => (s.close(() => r()), s.closeAllConnections()))));
+  await op.close();
 });
 
-async function signIn(claims: (tx: LoginTransaction) => Record<string, unknown> = (tx) => ({ nonce: tx.nonce }), options: { vtr?: string | string[] } = {}) {
-  const { url, transaction } = await client.startLogin({ vtr: options.vtr ?? 'Cl.Cm.P2', attributes: ['given_name', 'birthdate'] });
-  broker.next.claims = { ...claims(transaction), ...broker.next.claims };
-  const callback = new URL(redirectUri);
-  callback.searchParams.set('code', 'code-1');
-  callback.searchParams.set('state', transaction.state);
-  callback.searchParams.set('iss', broker.issuer);
-  return { url, transaction, result: client.handleCallback(callback, transaction) };
+async function codeOf(p: Promise<unknown>): Promise<BrokerErrorCode> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(BrokerError);
+  return (e as BrokerError).code;
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(BrokerError);
-    return (e as BrokerError).code;
-  }
-  throw new Error('expected a BrokerError');
+async function signIn(vtr: string | string[] = 'Cl.Cm.P2') {
+  const { url, transaction } = await client.startLogin({ vtr, attributes: ['given_name', 'family_name', 'birthdate', 'address'] });
+  return { url, transaction, callback: op.authorize(url) };
 }
 
-describe('relying-party SDK client', () => {
-  it('asks for the level and the attributes with PKCE S256, state and nonce', async () => {
-    const { url } = await client.startLogin({ vtr: ['Cl.Cm.P2', 'Cl.Cm.Cp.P1'], attributes: ['given_name'], uiLocales: 'cy' });
-    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
-    expect(url.searchParams.get('vtr')).toBe('["Cl.Cm.P2","Cl.Cm.Cp.P1"]');
-    expect(JSON.parse(url.searchParams.get('claims')!).id_token.verified_claims.claims).toEqual({ given_name: null });
-    expect(url.searchParams.get('ui_locales')).toBe('cy');
-    expect(url.searchParams.get('state')).toBeTruthy();
-    expect(url.searchParams.get('nonce')).toBeTruthy();
+describe('startLogin', () => {
+  it('asks for the level as a vtr JSON array and the attributes as verified_claims, with PKCE S256, state, nonce and scope openid', async () => {
+    const { url, transaction } = await client.startLogin({ vtr: ['Cl.Cm.P2', 'Cl.Cm.Cp.P1'], attributes: ['given_name', 'birthdate'], uiLocales: 'cy en' });
+    expect(url.origin + url.pathname).toBe(`${op.issuer}/authorize`);
+    const p = url.searchParams;
+    expect(p.get('response_type')).toBe('code');
+    expect(p.get('scope')).toBe('openid');
+    expect(p.get('client_id')).toBe(CLIENT_ID);
+    expect(p.get('redirect_uri')).toBe(redirectUri);
+    expect(p.get('code_challenge_method')).toBe('S256');
+    expect(p.get('code_challenge')).toBe(createHash('sha256').update(transaction.codeVerifier).digest('base64url'));
+    expect(p.get('state')).toBe(transaction.state);
+    expect(p.get('nonce')).toBe(transaction.nonce);
+    expect(JSON.parse(p.get('vtr')!)).toEqual(['Cl.Cm.P2', 'Cl.Cm.Cp.P1']);
+    expect(JSON.parse(p.get('claims')!)).toEqual({ id_token: { verified_claims: { verification: { trust_framework: null }, claims: { given_name: null, birthdate: null } } } });
+    expect(p.get('ui_locales')).toBe('cy en');
+    expect(transaction).toMatchObject({ vtr: ['Cl.Cm.P2', 'Cl.Cm.Cp.P1'], attributes: ['given_name', 'birthdate'] });
+    const other = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: [] });
+    expect(other.transaction.state).not.toBe(transaction.state);
+    expect(other.transaction.nonce).not.toBe(transaction.nonce);
+  });
+
+  it('refuses what is not a level vector', async () => {
     await expect(client.startLogin({ vtr: 'High please', attributes: [] })).rejects.toThrow(/not a level vector/);
+    await expect(client.startLogin({ vtr: [], attributes: [] })).rejects.toThrow(/not a level vector/);
   });
 
-  it('returns the verified identity, flattened and raw, with the match result', async () => {
-    const { result } = await signIn((tx) => ({
-      nonce: tx.nonce,
-      verified_claims: { verification: { trust_framework: 'uk_diatf' }, claims: { given_name: 'Margaret', birthdate: '1958-03-14', shoe_size: 9 } },
-      match: { result: 'matched', account_ref: 'CT-100234' },
-    }));
-    const identity = await result;
-    expect(identity).toMatchObject({ subject: 'pairwise-sub-1', level: 'Cl.Cm.P2', journeyReference: 'K7QM-2XPD-9RTB-H', attributes: { given_name: 'Margaret', birthdate: '1958-03-14' }, match: { result: 'matched', accountRef: 'CT-100234' } });
-    expect(identity.attributes).not.toHaveProperty('shoe_size');
+  it('pushes the request first with usePar, and the journey completes', async () => {
+    const { url, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: ['given_name'], usePar: true });
+    expect(url.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+    expect(url.searchParams.get('claims')).toBeNull();
+    const identity = await client.handleCallback(op.authorize(url), transaction);
+    expect(op.lastAuthorization!.get('vtr')).toBe('["Cl.Cm.P2"]');
+    expect(identity.attributes).toEqual({ given_name: 'Margaret' });
+  });
+});
+
+describe('handleCallback', () => {
+  it('returns the typed identity: pairwise subject, level, trust mark, journey reference, attributes flat and raw, match', async () => {
+    const { callback, transaction } = await signIn();
+    const identity = await client.handleCallback(callback, transaction);
+    expect(identity).toEqual({
+      subject: 'pairwise-subject-1',
+      level: 'Cl.Cm.P2',
+      trustMark: `${op.issuer}/trustmark`,
+      journeyReference: 'JRN-TEST-0001',
+      attributes: {
+        given_name: 'Margaret',
+        family_name: 'Okafor',
+        birthdate: '1958-03-14',
+        address: { street_address: '12 Station Road', locality: 'Exampleton', postal_code: 'EX1 2AB', country: 'GB' },
+      },
+      verifiedClaims: expect.objectContaining({ verification: { trust_framework: 'uk_diatf', assurance_level: 'Cl.Cm.P2' } }),
+      match: { result: 'matched', accountRef: 'CT-100234' },
+    });
   });
 
-  it('refuses a tampered ID token', async () => {
-    broker.next.tamper = true;
-    expect(await codeOf((await signIn()).result)).toBe('invalid_response');
+  it('accepts a level above the one asked for, and any one of several', async () => {
+    const { callback, transaction } = await signIn(['Cl.Cm.Cp.P3', 'Cl.Cm.P1']);
+    op.nextIdToken = (c) => ({ ...c, vot: 'Cl.Cm.Cp.P1' });
+    expect((await client.handleCallback(callback, transaction)).level).toBe('Cl.Cm.Cp.P1');
   });
 
-  it('refuses an ID token signed by another key', async () => {
-    broker.next.signWith = 'stranger';
-    expect(await codeOf((await signIn()).result)).toBe('invalid_response');
+  it('refuses a tampered ID token (payload changed, signature kept)', async () => {
+    const { callback, transaction } = await signIn();
+    op.nextIdTokenString = (jwt) => {
+      const [h, p, s] = jwt.split('.');
+      const claims = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
+      claims.sub = 'somebody-else';
+      return `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
+    };
+    expect(await codeOf(client.handleCallback(callback, transaction))).toBe('invalid_response');
+  });
+
+  it('refuses an ID token signed by a key the broker does not publish', async () => {
+    const { callback, transaction } = await signIn();
+    const real = op.signing;
+    op.signing = { ...(await newKey()), kid: real.kid };
+    try {
+      expect(await codeOf(client.handleCallback(callback, transaction))).toBe('invalid_response');
+    } finally {
+      op.signing = real;
+    }
   });
 
   it('refuses the wrong audience', async () => {
-    broker.next.claims = { aud: 'another-service' };
-    expect(await codeOf((await signIn()).result)).toBe('invalid_response');
+    const { callback, transaction } = await signIn();
+    op.nextIdToken = (c) => ({ ...c, aud: 'another-service' });
+    expect(await codeOf(client.handleCallback(callback, transaction))).toBe('invalid_response');
   });
 
   it('refuses the wrong nonce', async () => {
-    expect(await codeOf((await signIn(() => ({ nonce: 'a-nonce-from-another-sign-in' }))).result)).toBe('invalid_response');
+    const { callback, transaction } = await signIn();
+    op.nextIdToken = (c) => ({ ...c, nonce: 'a-nonce-from-another-sign-in' });
+    expect(await codeOf(client.handleCallback(callback, transaction))).toBe('invalid_response');
   });
 
-  it('refuses a level below the one asked for, even if the broker sent it', async () => {
-    broker.next.claims = { vot: 'Cl.P1' };
-    expect(await codeOf((await signIn()).result)).toBe('level_not_met');
+  it('refuses an expired ID token and another issuer', async () => {
+    const first = await signIn();
+    op.nextIdToken = (c) => ({ ...c, iat: c.iat! - 3600, exp: c.iat! - 3000 });
+    expect(await codeOf(client.handleCallback(first.callback, first.transaction))).toBe('invalid_response');
+    const second = await signIn();
+    op.nextIdToken = (c) => ({ ...c, iss: 'https://evil.example' });
+    expect(await codeOf(client.handleCallback(second.callback, second.transaction))).toBe('invalid_response');
   });
 
-  it('refuses a callback for another sign-in (state mismatch)', async () => {
-    const { transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: [] });
-    const callback = new URL(`${redirectUri}?code=x&state=someone-elses-state&iss=${encodeURIComponent(broker.issuer)}`);
-    expect(await codeOf(client.handleCallback(callback, transaction))).toBe('state_mismatch');
-  });
-
-  it('turns the broker error redirect into a typed error with the case and journey references', async () => {
-    const { transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: [] });
-    const callback = new URL(redirectUri);
-    for (const [k, v] of Object.entries({ error: 'access_denied', error_description: 'no match', error_reason: 'no_match', txn: 'AAAA-BBBB-CCCC-D', case_ref: 'KKKK-MMMM-NNNN-P', state: transaction.state, iss: broker.issuer })) callback.searchParams.set(k, v);
+  it('refuses a level below the one asked for, even though the broker signed it', async () => {
+    const { callback, transaction } = await signIn('Cl.Cm.P2');
+    op.nextIdToken = (c) => ({ ...c, vot: 'Cl.Cm.P1' });
     const error = await client.handleCallback(callback, transaction).catch((e: BrokerError) => e);
     expect(error).toBeInstanceOf(BrokerError);
-    expect(error).toMatchObject({ code: 'no_match', caseReference: 'KKKK-MMMM-NNNN-P', journeyReference: 'AAAA-BBBB-CCCC-D' });
+    expect(error).toMatchObject({ code: 'level_not_met', journeyReference: 'JRN-TEST-0001' });
+    const weak = await signIn('Cl.Cm.P2');
+    op.nextIdToken = (c) => ({ ...c, vot: 'Cl.P2' });
+    expect(await codeOf(client.handleCallback(weak.callback, weak.transaction))).toBe('level_not_met');
   });
 
-  it('seals the transaction cookie: a forged or stale cookie gives nothing', async () => {
+  it('refuses a callback for another sign-in (state mismatch) without redeeming the code', async () => {
+    const mine = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: [] });
+    const theirs = await signIn();
+    const tokenCalls = op.hits['/token'] ?? 0;
+    expect(await codeOf(client.handleCallback(theirs.callback, mine.transaction))).toBe('state_mismatch');
+    expect(op.hits['/token'] ?? 0).toBe(tokenCalls);
+  });
+
+  it('refuses a response from another issuer (RFC 9207 mix-up defence)', async () => {
+    const { callback, transaction } = await signIn();
+    callback.searchParams.set('iss', 'https://other-op.example');
+    expect(await codeOf(client.handleCallback(callback, transaction))).toBe('invalid_response');
+  });
+
+  it('turns the error redirect into a typed error: no_match with the case and journey references', async () => {
+    const { url, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: ['given_name'] });
+    const back = op.errorRedirect(url, { error: 'access_denied', error_description: 'We could not find your record', error_reason: 'no_match', txn: 'AAAA-BBBB-CCCC-D', case_ref: 'K7QM-2XPD-9RTB' });
+    const error = await client.handleCallback(back, transaction).catch((e: BrokerError) => e);
+    expect(error).toBeInstanceOf(BrokerError);
+    expect(error).toMatchObject({ code: 'no_match', caseReference: 'K7QM-2XPD-9RTB', journeyReference: 'AAAA-BBBB-CCCC-D', description: 'We could not find your record' });
+  });
+
+  it('maps every error_reason to its code, and unknown ones to cancelled or server_error', async () => {
+    for (const reason of ['cancelled', 'level_not_met', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'] as const) {
+      const { url, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: [] });
+      expect(await codeOf(client.handleCallback(op.errorRedirect(url, { error: 'access_denied', error_reason: reason }), transaction))).toBe(reason);
+    }
+    const a = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: [] });
+    expect(await codeOf(client.handleCallback(op.errorRedirect(a.url, { error: 'temporarily_unavailable', error_reason: 'gremlins' }), a.transaction))).toBe('server_error');
+    const b = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: [] });
+    expect(await codeOf(client.handleCallback(op.errorRedirect(b.url, { error: 'access_denied' }), b.transaction))).toBe('cancelled');
+  });
+
+  it('refuses an error redirect for another sign-in (state)', async () => {
+    const mine = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: [] });
+    const theirs = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: [] });
+    expect(await codeOf(client.handleCallback(op.errorRedirect(theirs.url, { error: 'access_denied', error_reason: 'no_match' }), mine.transaction))).toBe('state_mismatch');
+  });
+});
+
+describe('createBrokerClient refuses misconfiguration', () => {
+  it('needs a private key with kid (or a secret), https unless allowInsecureRequests', async () => {
+    const key = await newKey();
+    await expect(createBrokerClient({ issuer: op.issuer, clientId: CLIENT_ID, redirectUri, allowInsecureRequests: true })).rejects.toThrow(/privateKey/);
+    await expect(createBrokerClient({ issuer: op.issuer, clientId: CLIENT_ID, redirectUri, privateKey: key.publicJwk, allowInsecureRequests: true })).rejects.toThrow(/private JWK/);
+    await expect(createBrokerClient({ issuer: op.issuer, clientId: CLIENT_ID, redirectUri, privateKey: key.privateJwk })).rejects.toThrow(/https/);
+    await expect(createBrokerClient({ issuer: op.issuer, clientId: CLIENT_ID, redirectUri: 'http://service.example/callback', privateKey: key.privateJwk, allowInsecureRequests: true })).rejects.toThrow(/redirectUri/);
+  });
+});
+
+describe('level vectors', () => {
+  it('compares authentication and confidence, both must be at least the request', () => {
+    expect(meetsAny('Cl.Cm.P2', ['Cl.Cm.P2'])).toBe(true);
+    expect(meetsAny('Cl.Cm.Cp.P3', ['Cl.Cm.P2'])).toBe(true);
+    expect(meetsAny('Cl.Cm.P1', ['Cl.Cm.P2'])).toBe(false);
+    expect(meetsAny('Cl.P2', ['Cl.Cm.P2'])).toBe(false);
+    expect(meetsAny('Cl.Cm.P1', ['Cl.Cm.P2', 'Cl.P1'])).toBe(true);
+    expect(meetsAny('', ['Cl.P0'])).toBe(false);
+    expect(meetsAny('Cx.P9', ['Cl.P0'])).toBe(false);
+  });
+});
+
+describe('transaction cookie', () => {
+  it('seals the transaction: another key, a changed byte or an old cookie give nothing', async () => {
     const { transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: [] });
     const key = 'a-cookie-key-of-at-least-32-characters!';
     const sealed = sealTransaction(transaction, key);
+    expect(sealed).not.toContain(transaction.codeVerifier);
     expect(unsealTransaction(sealed, key)).toEqual(transaction);
     expect(unsealTransaction(sealed, 'another-key-of-at-least-32-characters!!')).toBeUndefined();
-    expect(unsealTransaction(`${sealed.slice(0, -2)}xx`, key)).toBeUndefined();
+    const parts = sealed.split('.');
+    parts[1] = (parts[1]![0] === 'A' ? 'B' : 'A') + parts[1]!.slice(1);
+    expect(unsealTransaction(parts.join('.'), key)).toBeUndefined();
     expect(unsealTransaction(sealed, key, transaction.createdAt + 2 * 60 * 60 * 1000)).toBeUndefined();
+    expect(() => sealTransaction(transaction, 'short')).toThrow(/32/);
+  });
+});
+
+describe('sign-in routes over HTTP', () => {
+  const cookieKey = 'routes-test-cookie-key-0123456789abcdef';
+
+  async function serve(handler: Parameters<typeof createServer>[1]) {
+    const server = createServer(handler);
+    servers.push(server);
+    const port = await freePort();
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    return port;
+  }
+
+  it('Koa middleware: /login sets a sealed HttpOnly SameSite=Lax cookie and redirects; /callback gives the identity; no cookie gives state_mismatch', async () => {
+    const port = await freePort();
+    const key = await newKey();
+    op.clientKeys = [...op.clientKeys, key.publicJwk];
+    const base = `http://127.0.0.1:${port}`;
+    const koaClient = await createBrokerClient({ issuer: op.issuer, clientId: CLIENT_ID, redirectUri: `${base}/auth/callback`, privateKey: key.privateJwk, allowInsecureRequests: true });
+    const app = new Koa();
+    app.use(
+      koaBrokerLogin<Koa.Context>(koaClient, {
+        cookieKey,
+        vtr: 'Cl.Cm.P2',
+        attributes: ['given_name'],
+        onSuccess: (ctx, identity) => void (ctx.body = { ok: identity.attributes.given_name, account: identity.match?.accountRef }),
+        onError: (ctx, error) => void ((ctx.status = 403), (ctx.body = { error: error.code })),
+      }),
+    );
+    app.use((ctx) => void (ctx.body = 'other'));
+    const server = app.listen(port, '127.0.0.1');
+    servers.push(server);
+    await new Promise((r) => server.once('listening', r));
+
+    const login = await fetch(`${base}/login`, { redirect: 'manual' });
+    expect(login.status).toBe(302);
+    const setCookie = login.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^broker_login=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/);
+    const callback = op.authorize(new URL(login.headers.get('location')!));
+    expect(callback.origin).toBe(base);
+    const cookie = setCookie.split(';')[0]!;
+    const done = await fetch(callback, { headers: { cookie } });
+    expect(done.status).toBe(200);
+    expect(await done.json()).toEqual({ ok: 'Margaret', account: 'CT-100234' });
+    expect(done.headers.get('set-cookie')).toMatch(/^broker_login=; Path=\/; Max-Age=0/);
+
+    const again = op.authorize(new URL((await fetch(`${base}/login`, { redirect: 'manual' })).headers.get('location')!));
+    const noCookie = await fetch(again);
+    expect(noCookie.status).toBe(403);
+    expect(await noCookie.json()).toEqual({ error: 'state_mismatch' });
+    expect(await (await fetch(`${base}/elsewhere`)).text()).toBe('other');
+  });
+
+  it('Node handlers: login sets the cookie (Secure for an https redirect URI) and redirects 303; callback gives the identity or the typed error', async () => {
+    const login = nodeLoginHandler(client, { cookieKey, vtr: 'Cl.Cm.P2', attributes: ['family_name'] });
+    const callback = nodeCallbackHandler(client, {
+      cookieKey,
+      onSuccess: (_req, res, identity) => res.end(`hello ${identity.attributes.family_name}`),
+      onError: (_req, res, error) => res.writeHead(400).end(`${error.code} ${error.caseReference ?? ''}`),
+    });
+    const port = await serve((req, res) => void (req.url!.startsWith('/login') ? login(req, res) : callback(req, res)));
+    const started = await fetch(`http://127.0.0.1:${port}/login`, { redirect: 'manual' });
+    expect(started.status).toBe(303);
+    const setCookie = started.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/HttpOnly; SameSite=Lax; Secure$/);
+    const cookie = setCookie.split(';')[0]!;
+    const back = op.authorize(new URL(started.headers.get('location')!));
+    // The registered redirect URI is https://service.example; the test reaches the same path locally.
+    const ok = await fetch(`http://127.0.0.1:${port}${back.pathname}${back.search}`, { headers: { cookie } });
+    expect(await ok.text()).toBe('hello Okafor');
+
+    const second = await fetch(`http://127.0.0.1:${port}/login`, { redirect: 'manual' });
+    const failed = op.errorRedirect(new URL(second.headers.get('location')!), { error: 'access_denied', error_reason: 'no_match', case_ref: 'K7QM-2XPD-9RTB' });
+    const refused = await fetch(`http://127.0.0.1:${port}${failed.pathname}${failed.search}`, { headers: { cookie: second.headers.get('set-cookie')!.split(';')[0]! } });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toBe('no_match K7QM-2XPD-9RTB');
   });
 });
