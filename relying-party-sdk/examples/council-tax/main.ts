@@ -1,7 +1,8 @@
-/** Run the example service on its own: `npx tsx relying-party-sdk/examples/council-tax/main.ts` (PORT, BROKER_ISSUER, COOKIE_KEY). */
+/** Run the example service on its own: `npx tsx relying-party-sdk/examples/council-tax/main.ts` (PORT, HOST, BROKER_ISSUER, COOKIE_KEY, ALLOW_INSECURE_REQUESTS). */
 import { startExampleService } from './app.js';
 
 const service = await startExampleService({
+  ...(process.env.HOST ? { host: process.env.HOST } : {}),
   ...(process.env.ALLOW_INSECURE_REQUESTS === 'true' ? { allowInsecureRequests: true } : {}),
 });
 console.log(`Example service (Pay your council tax) at ${service.url}`);
