@@ -1,4 +1,6 @@
 /** Verified attributes as a service uses them. */
+
+/** A verified address (OpenID Connect `address` claim). */
 export interface Address {
   formatted?: string;
   street_address?: string;
@@ -8,6 +10,7 @@ export interface Address {
   country?: string;
 }
 
+/** The verified attributes the citizen consented to share (only those you asked for). */
 export interface VerifiedAttributes {
   given_name?: string;
   family_name?: string;
@@ -20,7 +23,7 @@ export interface VerifiedAttributes {
   phone_number?: string;
 }
 
-/** The `claims` member of verified_claims, typed (unknown members dropped). */
+/** The `claims` member of verified_claims, typed; unknown members and wrong types are dropped. */
 export function flattenClaims(claims: Record<string, unknown> | undefined): VerifiedAttributes {
   const out: VerifiedAttributes = {};
   if (!claims) return out;

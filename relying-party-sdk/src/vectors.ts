@@ -1,6 +1,7 @@
 /** Levels of assurance as vectors ("Cl.Cm.P2"): the small comparison the SDK needs. */
 const AUTH = ['Cl', 'Cl.Cm', 'Cl.Cm.Cp'];
 
+/** A level vector as two ranks: authentication (Cl = 0, Cl.Cm = 1, Cl.Cm.Cp = 2) and identity confidence (P0..P3 = 0..3). */
 export interface ParsedVector {
   authentication: number;
   confidence: number;
@@ -16,7 +17,7 @@ export function parseVector(v: string): ParsedVector | undefined {
   return { authentication, confidence: p.length ? Number(p[0]!.slice(1)) : 0 };
 }
 
-/** True when `achieved` is at least one of `requested` on both components. */
+/** True when `achieved` is at least one of `requested` on both components (authentication and confidence). An unknown vector never meets anything. */
 export function meetsAny(achieved: string, requested: readonly string[]): boolean {
   const a = parseVector(achieved);
   if (!a) return false;
