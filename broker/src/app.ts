@@ -131,13 +131,21 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     logger,
     idpHealth: () => policies.identityProviders.map((p) => ({ idp: p.id, up: upstream.healthOf(p.id).state === 'closed' })),
     certification: () => policies.identityProviders.map((p) => ({ idp: p.id, daysLeft: daysLeft(p.certification_expires) })),
+    serviceKeys: () => policies.relyingParties.filter((r) => r.keys_expire).map((r) => ({ service: r.client_id, daysLeft: daysLeft(r.keys_expire!) })),
   });
+  const threshold = (left: number) => (left <= 3 ? 3 : left <= 14 ? 14 : left <= 30 ? 30 : undefined);
   // Warn as certifications approach their end (30, 14 and 3 days), once a day per IdP.
   const warnCertifications = () => {
     for (const p of policies.identityProviders) {
       const left = daysLeft(p.certification_expires);
       if (certificationExpired(p, new Date(now()))) logger.warn({ idp: p.id, expired: p.certification_expires }, 'IdP certification has ended: it is not offered');
-      else if (left <= 3 || left <= 14 || left <= 30) logger.warn({ idp: p.id, daysLeft: left, threshold: left <= 3 ? 3 : left <= 14 ? 14 : 30 }, 'IdP certification ends soon');
+      else if (threshold(left)) logger.warn({ idp: p.id, daysLeft: left, threshold: threshold(left) }, 'IdP certification ends soon');
+    }
+    for (const r of policies.relyingParties) {
+      if (!r.keys_expire) continue;
+      const left = daysLeft(r.keys_expire);
+      if (left < 0) logger.warn({ service: r.client_id, expired: r.keys_expire }, 'service keys have expired');
+      else if (threshold(left)) logger.warn({ service: r.client_id, daysLeft: left, threshold: threshold(left) }, 'service keys expire soon');
     }
   };
   warnCertifications();

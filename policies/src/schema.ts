@@ -83,6 +83,8 @@ export const relyingPartySchema = z
     jwks_file: z.string().min(1).optional(),
     jwks_uri: httpUrl.optional(),
     client_secret: secretRefSchema.optional(),
+    /** When the service's current keys expire (YYYY-MM-DD): the broker warns 30, 14 and 3 days before. */
+    keys_expire: date.optional(),
     permitted_attributes: z.array(attributeNameSchema).min(1),
     minimum_level: z.string(),
     default_level: z.string(),

@@ -32,6 +32,8 @@ export interface MetricsOptions {
   idpHealth: () => Array<{ idp: string; up: boolean }>;
   /** Days until each IdP's certification ends. */
   certification: () => Array<{ idp: string; daysLeft: number }>;
+  /** Days until each service's keys expire (services that declare keys_expire). */
+  serviceKeys?: () => Array<{ service: string; daysLeft: number }>;
   logger?: { warn(obj: object, msg?: string): void };
   /** Node process metrics too (default true). */
   processMetrics?: boolean;
@@ -86,6 +88,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers: [registry],
     collect() {
       for (const c of options.certification()) this.set({ idp: c.idp }, c.daysLeft);
+    },
+  });
+
+  new Gauge({
+    name: 'broker_service_keys_days_left',
+    help: 'Days until each service keys expire (from keys_expire in its policy)',
+    labelNames: ['service'],
+    registers: [registry],
+    collect() {
+      for (const k of options.serviceKeys?.() ?? []) this.set({ service: k.service }, k.daysLeft);
     },
   });
 

@@ -1,0 +1,33 @@
+/** Operators are warned, in the logs and the metrics, as certifications and service keys near their end. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFederation, type Federation } from '../support/federation.js';
+
+describe('expiry warnings', () => {
+  let fed: Federation;
+  beforeAll(async () => {
+    fed = await startFederation({
+      idps: ['civic-id', 'swift-verify'],
+      policyChanges: {
+        idps: { 'civic-id': { certification_expires: '2030-06-30' }, 'swift-verify': { certification_expires: '2030-07-31' } },
+        rps: { 'example-council-tax': { keys_expire: '2030-06-22' } },
+      },
+      clockStart: new Date('2030-06-20T12:00:00Z'),
+    });
+  });
+  afterAll(() => fed?.close());
+
+  const warnings = () => fed.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 40);
+
+  it('warns at 30, 14 and 3 days, and not before', () => {
+    expect(warnings()).toContainEqual(expect.objectContaining({ idp: 'civic-id', daysLeft: 10, threshold: 14, msg: 'IdP certification ends soon' }));
+    expect(warnings()).toContainEqual(expect.objectContaining({ service: 'example-council-tax', daysLeft: 2, threshold: 3, msg: 'service keys expire soon' }));
+    expect(warnings().some((w) => w.idp === 'swift-verify')).toBe(false); // 41 days left
+  });
+
+  it('exposes the days left as metrics', async () => {
+    const text = await (await fetch(`${fed.issuer}/metrics`)).text();
+    expect(text).toContain('broker_idp_certification_days_left{idp="civic-id"} 10');
+    expect(text).toContain('broker_idp_certification_days_left{idp="swift-verify"} 41');
+    expect(text).toContain('broker_service_keys_days_left{service="example-council-tax"} 2');
+  });
+});
