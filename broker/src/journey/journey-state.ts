@@ -11,18 +11,11 @@
  * URL happens between two transitions); it is audited like every other state.
  */
 import type { AttributeName } from '@idbroker/policies';
+import { ERROR_REASONS, type ErrorReason } from '@idbroker/relying-party-sdk/protocol';
 
-export const FAILURE_REASONS = [
-  'cancelled',
-  'no_match',
-  'level_not_met',
-  'provider_failed',
-  'fraud_flagged',
-  'timed_out',
-  'matching_failed',
-  'no_provider',
-] as const;
-export type FailureReason = (typeof FAILURE_REASONS)[number];
+/** Why a journey failed: the same closed list the service receives as `error_reason` (the SDK owns it). */
+export const FAILURE_REASONS = ERROR_REASONS;
+export type FailureReason = ErrorReason;
 
 /** The secrets of the request to the IdP (kept only in the encrypted journey state). */
 export type { UpstreamSecrets } from '../upstream/index.js';

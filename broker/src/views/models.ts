@@ -1,5 +1,7 @@
 /** The data each page is rendered from. Values are escaped by the templates. */
-export type FailureReasonCode = 'cancelled' | 'no_match' | 'level_not_met' | 'provider_failed' | 'fraud_flagged' | 'timed_out' | 'matching_failed' | 'no_provider';
+import type { ErrorReason } from '@idbroker/relying-party-sdk/protocol';
+
+export type FailureReasonCode = ErrorReason;
 export interface Way {
   text: string;
   href?: string;
