@@ -74,6 +74,21 @@ describe('the broker towards services and operators', () => {
     expect(fresh.html).not.toMatch(/value="civic-id"[^>]*checked/);
   });
 
+  it('fails closed: with the store (and so the audit trail) unreachable, consent releases nothing', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.verifyWith('civic-id', 'margaret');
+    await redis.stop();
+    try {
+      const landing = await citizen.consent('approve');
+      expect(landing).toMatchObject({ kind: 'page', status: 500 });
+      expect(citizen.html).toContain('Sorry, there is a problem with this service');
+      expect(citizen.html).toMatch(/Error reference: [0-9a-f-]{36}/);
+    } finally {
+      await redis.restart();
+    }
+  });
+
   it('/healthz answers while the process lives; /readyz follows the store', async () => {
     const browser = new BrowserClient();
     expect((await browser.fetch(`${fed.issuer}/healthz`)).status).toBe(200);

@@ -16,7 +16,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
-import type Provider from 'oidc-provider';
+import { errors, type default as Provider } from 'oidc-provider';
 import type { AttributeName, Policies, RelyingPartyPolicy } from '@idbroker/policies';
 import type { IdentityProviders } from '../upstream/index.js';
 import { UpstreamError } from '../upstream/index.js';
@@ -102,8 +102,11 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     let details;
     try {
       details = await provider.interactionDetails(ctx.req, ctx.res);
-    } catch {
-      throw new PublicError(400, 'session_expired', 'no interaction session for this request');
+    } catch (e) {
+      // No cookie, or an interaction that has ended: the citizen's session is over. Anything
+      // else (the store is down) is our fault and fails closed as a server error.
+      if (e instanceof errors.SessionNotFound) throw new PublicError(400, 'session_expired', 'no interaction session for this request');
+      throw e;
     }
     if (details.uid !== ctx.params.uid) throw new PublicError(400, 'session_expired', 'interaction does not match the URL');
     let journey = await journeys.load(details.uid);
