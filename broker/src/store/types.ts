@@ -40,8 +40,15 @@ export interface StoreLogger {
 }
 
 export interface StoreOptions {
-  /** Redis URL (`redis://`, `rediss://`). Without it the store is in memory (one process only). */
+  /**
+   * Redis URL (`redis://`, `rediss://`): one node. Without it (and without `redisCluster` or
+   * `redisSentinel`) the store is in memory (one process only). Give at most one of the three.
+   */
   redisUrl?: string;
+  /** A Redis Cluster: some or all nodes as `redis://[user:password@]host:port`; the rest are discovered. */
+  redisCluster?: { nodes: string[] };
+  /** A master managed by Redis Sentinel: Sentinels as `host:port`, and the master group name. */
+  redisSentinel?: { sentinels: string[]; name: string; username?: string; password?: string; sentinelPassword?: string };
   /** Prefix for every Redis key. Default `idb:`. Ignored by the memory store. */
   keyPrefix?: string;
   /** Clock in epoch milliseconds for the memory store's TTLs. Redis uses its own clock. */

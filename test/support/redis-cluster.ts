@@ -1,0 +1,135 @@
+/**
+ * Real Redis topologies for tests, on free ports, in temporary directories:
+ * - `startRedisCluster({ masters: 3 })`: a Redis Cluster of N masters (no replicas), created with
+ *   `redis-cli --cluster create` and ready (`cluster_state:ok` on every node) when it resolves.
+ * - `startRedisSentinel()`: one master and one Sentinel process watching it.
+ * `stop()` stops every process started and removes the directories; call it in afterAll.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './ports.js';
+import { startRedis, type RedisServer } from './redis.js';
+
+const run = promisify(execFile);
+
+export interface RedisClusterHandle {
+  /** `redis://127.0.0.1:<port>`, one per master. */
+  nodes: string[];
+  stop(): Promise<void>;
+}
+
+export interface RedisSentinelHandle {
+  /** `127.0.0.1:<port>` of each Sentinel. */
+  sentinels: string[];
+  /** The master group name the Sentinels watch. */
+  name: string;
+  /** `redis://127.0.0.1:<port>` of the master itself. */
+  masterUrl: string;
+  stop(): Promise<void>;
+}
+
+async function cli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 });
+  return stdout;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startRedisCluster(options: { masters?: number } = {}): Promise<RedisClusterHandle> {
+  const masters = options.masters ?? 3;
+  if (!Number.isInteger(masters) || masters < 3) throw new Error('startRedisCluster: Redis Cluster needs at least 3 masters');
+  const dir = mkdtempSync(join(tmpdir(), 'idb-redis-cluster-'));
+  const servers: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(servers.map((s) => s.destroy()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      servers.push(
+        await startRedis({
+          port,
+          extraArgs: [
+            '--cluster-enabled', 'yes',
+            '--cluster-config-file', join(dir, `nodes-${port}.conf`),
+            '--cluster-node-timeout', '2000',
+          ],
+        }),
+      );
+    }
+    const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    for (const server of servers) {
+      await until(`cluster node ${server.port}`, async () => {
+        const info = await cli(server.port, 'CLUSTER', 'INFO');
+        return info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${masters}`) && info.includes('cluster_slots_ok:16384');
+      });
+    }
+    return { nodes: servers.map((s) => s.url), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export async function startRedisSentinel(options: { name?: string } = {}): Promise<RedisSentinelHandle> {
+  const name = options.name ?? 'idbmaster';
+  const master = await startRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'idb-redis-sentinel-'));
+  let sentinel: ChildProcess | undefined;
+  const stop = async () => {
+    const proc = sentinel;
+    sentinel = undefined;
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await master.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const port = await freePort();
+    const conf = join(dir, 'sentinel.conf'); // Sentinel rewrites its config file: it must be writable.
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        'logfile ""',
+        'loglevel warning',
+        `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
+        `sentinel down-after-milliseconds ${name} 2000`,
+        '',
+      ].join('\n'),
+    );
+    const proc = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    sentinel = proc;
+    let output = '';
+    proc.stdout?.on('data', (d) => (output += d));
+    proc.stderr?.on('data', (d) => (output += d));
+    await until(`sentinel on port ${port}`, async () => {
+      if (proc.exitCode !== null) throw new Error(`redis-server --sentinel exited (${proc.exitCode}): ${output}`);
+      const answer = await cli(port, 'SENTINEL', 'get-master-addr-by-name', name);
+      return answer.includes(String(master.port));
+    });
+    return { sentinels: [`127.0.0.1:${port}`], name, masterUrl: master.url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
