@@ -80,7 +80,14 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
   );
   for (const w of policies.warnings) logger.warn({ file: w.file, field: w.field }, w.message);
 
-  const store = createStore({ ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}), keyPrefix: config.keyPrefix, now, logger });
+  const store = createStore({
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    ...(config.redisCluster ? { redisCluster: config.redisCluster } : {}),
+    ...(config.redisSentinel ? { redisSentinel: config.redisSentinel } : {}),
+    keyPrefix: config.keyPrefix,
+    now,
+    logger,
+  });
   const sealer = createSealer(deriveKey(config.secret, 'journey-state'));
   const audit = createAuditTrail({ store, now, logger, retentionDays: policies.broker.audit.retention_days });
   const views = createViews();

@@ -18,7 +18,9 @@ const devKey = (name: string) => JSON.parse(readFileSync(resolve(defaultPolicies
 export interface FederationOptions {
   /** Redis URL: the Redis store. Unset: the in-memory store (then only one broker instance). */
   redisUrl?: string;
-  /** Number of broker instances sharing the store (needs redisUrl for more than one). */
+  /** A Redis Cluster instead of one node. */
+  redisCluster?: { nodes: string[] };
+  /** Number of broker instances sharing the store (needs Redis for more than one). */
   brokers?: number;
   policyChanges?: PolicyChanges;
   /** Which IdPs to start (default: all in the policies). */
@@ -68,7 +70,7 @@ export interface TestService {
 
 export async function startFederation(options: FederationOptions = {}): Promise<Federation> {
   const count = options.brokers ?? 1;
-  if (count > 1 && !options.redisUrl) throw new Error('several broker instances need a shared Redis');
+  if (count > 1 && !options.redisUrl && !options.redisCluster) throw new Error('several broker instances need a shared Redis');
   let nowMs = options.clockStart?.getTime() ?? Date.now();
   const clock: TestClock = { now: () => nowMs, advance: (ms) => void (nowMs += ms) };
 
@@ -118,6 +120,7 @@ export async function startFederation(options: FederationOptions = {}): Promise<
       issuer,
       port,
       ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+      ...(options.redisCluster ? { redisCluster: options.redisCluster } : {}),
       keyPrefix,
       policiesDir: base.dir,
       secret: 'test-secret-test-secret-test-secret-0001',

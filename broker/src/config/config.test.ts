@@ -33,6 +33,12 @@ describe('broker configuration', () => {
     expect(() => configFromEnv({ IDP_ISSUER_OVERRIDES: '{oops' })).toThrow(/IDP_ISSUER_OVERRIDES: not valid JSON/);
   });
 
+  it('chooses the store from the environment: one node, a Cluster or Sentinel, naming a bad variable', () => {
+    expect(configFromEnv({ REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000,redis://10.0.0.2:7000' }).redisCluster).toEqual({ nodes: ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000'] });
+    expect(configFromEnv({ REDIS_SENTINELS: '10.0.0.1:26379', REDIS_SENTINEL_NAME: 'broker' }).redisSentinel).toEqual({ sentinels: ['10.0.0.1:26379'], name: 'broker' });
+    expect(() => configFromEnv({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'redis://b:2' })).toThrow(/REDIS_URL and REDIS_CLUSTER_NODES: set only one/);
+  });
+
   it('names the setting that is wrong', () => {
     expect(() => parseConfig({ issuer: 'not a url', signingKeys: [devKey] })).toThrow(/issuer: /);
     expect(() => parseConfig({ secret: 'short', signingKeys: [devKey] })).toThrow(/secret: must be at least 32 characters/);
@@ -52,7 +58,7 @@ describe('broker configuration', () => {
     expect(message).toContain('BROKER_SECRET: the development secret');
     expect(message).toContain('BROKER_SIGNING_KEY_FILE: a development signing key');
     expect(message).toContain('ALLOW_INSECURE_IDPS');
-    expect(message).toContain('REDIS_URL: the in-memory store');
+    expect(message).toContain('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): the in-memory store cannot be used');
     expect(message).toContain('identity-providers/civic-id.yaml (broker_client.private_key)');
   });
 

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultPoliciesDir } from '@idbroker/policies';
 import { isKeySet, keysOf } from './keys.js';
+import { storeOptionsFromEnv, type StoreOptions } from '../store/index.js';
 
 const DEV_SECRET = 'dev-only-secret-do-not-use-in-production-0123456789';
 
@@ -18,8 +19,12 @@ export const configSchema = z.object({
   port: z.number().int().min(0).max(65535).optional(),
   /** Host to bind. Default 127.0.0.1 (local federation). */
   host: z.string().default('127.0.0.1'),
-  /** Redis URL. Unset: the in-memory store (one process only, for local use). */
+  /** Redis URL (one node). Unset, with no cluster or Sentinel: the in-memory store (one process only, for local use). */
   redisUrl: z.string().optional(),
+  /** A Redis Cluster (REDIS_CLUSTER_NODES). */
+  redisCluster: z.object({ nodes: z.array(z.string()).min(1) }).optional(),
+  /** A Redis master behind Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_NAME). */
+  redisSentinel: z.object({ sentinels: z.array(z.string()).min(1), name: z.string().min(1) }).optional(),
   /** Prefix for every store key (several brokers on one Redis in tests). */
   keyPrefix: z.string().default('idb:'),
   /** The trust framework folder. */
@@ -93,12 +98,20 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     throw new ConfigError(`${keyVar} (${keyFile}): cannot read a JWK: ${(e as Error).message}`);
   }
   const issuer = env.BROKER_ISSUER ?? 'http://localhost:3000';
+  let store: StoreOptions;
+  try {
+    store = storeOptionsFromEnv(env);
+  } catch (e) {
+    throw new ConfigError(`The store configuration is not valid: ${(e as Error).message}`);
+  }
   return parseConfig({
     issuer,
     port: env.PORT ? Number(env.PORT) : undefined,
     host: env.HOST,
-    redisUrl: env.REDIS_URL || undefined,
-    keyPrefix: env.REDIS_KEY_PREFIX,
+    ...(store.redisUrl ? { redisUrl: store.redisUrl } : {}),
+    ...(store.redisCluster ? { redisCluster: store.redisCluster } : {}),
+    ...(store.redisSentinel ? { redisSentinel: { sentinels: store.redisSentinel.sentinels, name: store.redisSentinel.name } } : {}),
+    keyPrefix: store.keyPrefix,
     policiesDir: env.POLICIES_DIR,
     secret: env.BROKER_SECRET,
     signingKeys,
@@ -136,7 +149,9 @@ export function assertProductionSafe(config: BrokerConfig, idpKeys: Array<{ file
   if (config.signingKeys.some(isDevKey)) problems.push('BROKER_SIGNING_KEY_FILE: a development signing key (policies/dev-keys) cannot be used in production');
   if (config.signingKeys.some((k) => typeof k.d !== 'string')) problems.push('BROKER_SIGNING_KEY_FILE: every signing key must be a private key');
   if (config.allowInsecureIdps) problems.push('ALLOW_INSECURE_IDPS: http identity providers cannot be allowed in production');
-  if (!config.redisUrl) problems.push('REDIS_URL: the in-memory store cannot be used in production (it is lost on restart and not shared between instances)');
+  if (!config.redisUrl && !config.redisCluster && !config.redisSentinel) {
+    problems.push('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): the in-memory store cannot be used in production (it is lost on restart and not shared between instances)');
+  }
   for (const { file, jwk } of idpKeys) {
     if (isDevKey(jwk)) problems.push(`${file} (broker_client.private_key): a development key cannot be used in production`);
   }

@@ -1,0 +1,50 @@
+/**
+ * Scale out on a real Redis Cluster (three masters from redis-server processes): whole
+ * journeys, with two broker instances taking the citizen's requests in turn, and the audit
+ * trail's chain intact across the slots.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.js';
+import { startFederation, type Federation } from '../support/federation.js';
+import { Citizen } from '../support/citizen.js';
+
+describe('whole journeys on a Redis Cluster with two broker instances', () => {
+  let cluster: RedisClusterHandle;
+  let fed: Federation;
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3 });
+    fed = await startFederation({ redisCluster: { nodes: cluster.nodes }, brokers: 2, idps: ['civic-id', 'swift-verify'] });
+  }, 60_000);
+  afterAll(async () => {
+    await fed?.close();
+    await cluster?.stop();
+  });
+
+  it('journeys complete while requests alternate between the instances', async () => {
+    const subjects: unknown[] = [];
+    for (const [idp, user] of [['civic-id', 'margaret'], ['swift-verify', 'dylan'], ['civic-id', 'margaret']] as const) {
+      const citizen = new Citizen(fed, { alternate: true });
+      await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+      await citizen.verifyWith(idp, user);
+      await citizen.consent('approve');
+      const { claims } = await citizen.collect();
+      expect(claims.vot).toBe('Cl.Cm.P2');
+      subjects.push(claims.sub);
+    }
+    expect(subjects[0]).toBe(subjects[2]);
+    expect(subjects[0]).not.toBe(subjects[1]);
+  });
+
+  it('a failed journey reaches the service with its reference, and the audit chain verifies', async () => {
+    const citizen = new Citizen(fed, { alternate: true });
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.verifyWith('civic-id', 'margaret');
+    await citizen.consent('cancel');
+    const back = await citizen.press('return');
+    const url = (back as { url: URL }).url;
+    expect(url.searchParams.get('error_reason')).toBe('cancelled');
+    const events = await fed.brokers[1]!.audit.list({ journey: url.searchParams.get('txn')! });
+    expect(events.map((e) => e.type)).toEqual(['journey.started', 'journey.idpChosen', 'journey.idpReturned', 'journey.consentRefused']);
+    expect(await fed.brokers[0]!.audit.verify()).toMatchObject({ ok: true });
+  });
+});
