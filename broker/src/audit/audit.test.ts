@@ -5,16 +5,12 @@ import { startRedis } from '../../../test/support/redis.js';
 import { createMemoryStore } from '../store/memory.js';
 import { createRedisStore } from '../store/redis.js';
 import type { Store } from '../store/types.js';
-import { AuditError, canonicalJson, createAuditTrail, GENESIS_HASH, hashEvent, type AuditEvent } from './index.js';
+import { describeAuditTrailContract } from './audit-contract.js';
+import { AuditError, canonicalJson, createAuditTrail, GENESIS_HASH, hashEvent } from './index.js';
 
 const url = inject('redisUrl');
 const filePrefix = `t:${randomBytes(6).toString('hex')}:audit:`;
 let n = 0;
-
-function clock(start = Date.parse('2025-01-01T00:00:00Z')) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => (t += ms) };
-}
 
 describe('audit trail: validation (no personal data)', () => {
   let store: Store;
@@ -67,78 +63,11 @@ describe('audit trail: validation (no personal data)', () => {
   });
 });
 
-describe.each([
-  ['memory', () => createMemoryStore()],
-  ['redis', () => createRedisStore({ redisUrl: url, keyPrefix: `${filePrefix}${n++}:` })],
-] as const)('audit trail on the %s store', (_kind, makeStore) => {
-  let store: Store;
-  beforeEach(() => void (store = makeStore()));
-  afterEach(() => store.close());
-
-  it('appends a linked chain and verifies it', async () => {
-    const c = clock();
-    const trail = createAuditTrail({ store, now: c.now });
-    expect(await trail.verify()).toEqual({ ok: true, count: 0 });
-    const events: AuditEvent[] = [];
-    for (let i = 0; i < 5; i++) {
-      c.advance(1000);
-      events.push(await trail.append({ type: 'journey.stateChanged', journey: 'J1', data: { to: `s${i}` } }));
-    }
-    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(events[0]!.prevHash).toBe(GENESIS_HASH);
-    expect(events[0]!.at).toBe('2025-01-01T00:00:01.000Z');
-    for (let i = 1; i < 5; i++) expect(events[i]!.prevHash).toBe(events[i - 1]!.hash);
-    for (const e of events) expect(e.hash).toBe(hashEvent(e));
-    expect(await trail.verify()).toEqual({ ok: true, count: 5 });
-  });
-
-  it('lists by position, by journey and by case', async () => {
-    const trail = createAuditTrail({ store });
-    await trail.append({ type: 'journey.started', journey: 'J1' });
-    await trail.append({ type: 'journey.started', journey: 'J2' });
-    await trail.append({ type: 'case.opened', journey: 'J1', caseRef: 'K7QM-2XPD-9RTB' });
-    await trail.append({ type: 'staff.caseNoted', caseRef: 'K7QM-2XPD-9RTB', actor: 'staff-17' });
-    expect((await trail.list()).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
-    expect((await trail.list({ from: 2, limit: 2 })).map((e) => e.seq)).toEqual([2, 3]);
-    expect((await trail.list({ journey: 'J1' })).map((e) => e.seq)).toEqual([1, 3]);
-    expect((await trail.list({ caseRef: 'K7QM-2XPD-9RTB' })).map((e) => e.seq)).toEqual([3, 4]);
-    expect((await trail.list({ journey: 'J1', caseRef: 'K7QM-2XPD-9RTB' })).map((e) => e.seq)).toEqual([3]);
-    expect((await trail.list({ journey: 'J1', from: 2 })).map((e) => e.seq)).toEqual([3]);
-    expect(await trail.list({ journey: 'J-unknown' })).toEqual([]);
-  });
-
-  it('concurrent appends on one instance keep one linear chain', async () => {
-    const trail = createAuditTrail({ store });
-    const events = await Promise.all(Array.from({ length: 30 }, (_, i) => trail.append({ type: 'journey.started', journey: `J${i}` })));
-    expect(events.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    expect(await trail.verify()).toEqual({ ok: true, count: 30 });
-  });
-
-  it('prune removes events past retention and verify starts from the anchor', async () => {
-    const c = clock();
-    const trail = createAuditTrail({ store, now: c.now, retentionDays: 1 });
-    await trail.append({ type: 'journey.started', journey: 'J1' });
-    await trail.append({ type: 'journey.started', journey: 'J2' });
-    c.advance(12 * 3_600_000);
-    await trail.append({ type: 'journey.started', journey: 'J3' });
-    c.advance(13 * 3_600_000);
-    expect(await trail.prune()).toBe(2);
-    expect((await trail.list()).map((e) => e.seq)).toEqual([3]);
-    expect(await trail.verify()).toEqual({ ok: true, count: 1 });
-    const next = await trail.append({ type: 'journey.started', journey: 'J4' });
-    expect(next.seq).toBe(4);
-    expect(await trail.verify()).toEqual({ ok: true, count: 2 });
-    expect(await trail.prune()).toBe(0);
-  });
-
-  it('fails closed: append throws when the store is unavailable', async () => {
-    const errors: object[] = [];
-    const trail = createAuditTrail({ store, logger: { error: (o) => errors.push(o) } });
-    await store.close();
-    await expect(trail.append({ type: 'journey.started', journey: 'J1' })).rejects.toThrow();
-    expect(errors).toHaveLength(1);
-  });
-});
+describeAuditTrailContract('memory', () => ({ store: createMemoryStore() }));
+describeAuditTrailContract('redis', () => {
+  const prefix = `${filePrefix}${n++}:`;
+  return { store: createRedisStore({ redisUrl: url, keyPrefix: prefix }), second: () => createRedisStore({ redisUrl: url, keyPrefix: prefix }) };
+}, { twoInstances: true });
 
 describe('audit trail on Redis: tampering, concurrency, restarts', () => {
   let prefix: string;
@@ -200,27 +129,6 @@ describe('audit trail on Redis: tampering, concurrency, restarts', () => {
     await raw.set(eventKey(3), b!);
     await raw.set(eventKey(4), a!);
     expect(await trail.verify()).toMatchObject({ ok: false, count: 2, brokenAt: 3, reason: expect.stringMatching(/reordered/) });
-  });
-
-  it('concurrent appends from two broker instances keep one valid chain', async () => {
-    const other = createRedisStore({ redisUrl: url, keyPrefix: prefix });
-    try {
-      const a = createAuditTrail({ store });
-      const b = createAuditTrail({ store: other });
-      const jobs: Promise<AuditEvent>[] = [];
-      for (let i = 0; i < 40; i++) {
-        jobs.push(a.append({ type: 'journey.started', journey: `A${i}`, actor: 'system' }));
-        jobs.push(b.append({ type: 'journey.started', journey: `B${i}`, actor: 'system' }));
-      }
-      const events = await Promise.all(jobs);
-      expect(events.map((e) => e.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
-      expect(await a.verify()).toEqual({ ok: true, count: 80 });
-      expect(await b.verify()).toEqual({ ok: true, count: 80 });
-      const listed = await b.list({ limit: 1000 });
-      expect(new Set(listed.map((e) => e.journey)).size).toBe(80);
-    } finally {
-      await other.close();
-    }
   });
 
   it('events survive a Redis restart with append-only persistence', async () => {

@@ -17,6 +17,10 @@
  * chains onto it and tries the next number, so the chain stays linear with no lock and no
  * Lua, on any Store. `audit:head` is a hint {seq, hash} that saves walking the chain.
  *
+ * Redis Cluster: the keys carry no hash tag, so events spread over the cluster; no operation
+ * needs two of them in one slot (the SET NX claim is single-key, `head` and the journey/case
+ * indexes are hints written after it, and `prune` moves the anchor before deleting).
+ *
  * Fail closed: when the store is down, `append` throws and the caller's step fails.
  *
  * Retention: events are kept for `retentionDays` (policies/broker.yaml `audit.retention_days`).
@@ -298,11 +302,12 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       if (old.length === 0) return pruned;
       const last = old[old.length - 1]!;
       start = { seq: last.seq, hash: last.hash };
-      // Anchor first and deletes in the same MULTI, so verify never sees a gap without an anchor.
-      await store.write([
-        { op: 'set', key: KEYS.anchor, value: JSON.stringify(start), ttlSeconds },
-        ...old.map((e) => ({ op: 'del' as const, key: KEYS.event(e.seq) })),
-      ]);
+      // Anchor first, then the deletes, in two steps: on a Redis Cluster the event keys lie in
+      // other hash slots than the anchor, and one write is atomic per slot only. So verify never
+      // sees a gap without an anchor; if the deletes fail, the old events merely outlive the
+      // anchor (verify starts from it; their store TTL still removes them).
+      await store.set(KEYS.anchor, JSON.stringify(start), ttlSeconds);
+      await store.del(...old.map((e) => KEYS.event(e.seq)));
       pruned += old.length;
       if (old.length < BATCH) return pruned;
     }

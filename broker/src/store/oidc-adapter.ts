@@ -8,6 +8,13 @@
  *   oidc:ucode:<Model>:<userCode>    -> id   (findByUserCode, DeviceCode)
  *   oidc:grant:<grantId>             set of record keys in that grant (revokeByGrantId)
  *
+ * On a Redis Cluster these keys fall in different hash slots (a record is found by its id, its
+ * grant index by the grant id: no hash tag can join them), and a multi-key write is atomic per
+ * slot only. So writes go in a fail-safe order instead of one transaction: `upsert` writes the
+ * indexes first and the record last (a failed upsert leaves at most an index entry pointing at
+ * nothing, never a record that `revokeByGrantId` cannot find); `revokeByGrantId` deletes the
+ * records first and the grant index last (a failed revocation can be retried).
+ *
  * TTLs are capped at `maxTtlSeconds` (default 5400 s = 90 minutes: DESIGN.md "What may be
  * stored, where"); a record without an expiry gets the cap.
  */
@@ -78,13 +85,15 @@ export function createOidcAdapter(store: Store, options: OidcAdapterOptions = {}
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       const ttl = typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0 ? Math.min(expiresIn, maxTtl) : maxTtl;
       const key = this.key(id);
-      const ops: WriteOp[] = [{ op: 'set', key, value: encode(key, { p: payload, e: now() + ttl * 1000 }), ttlSeconds: ttl }];
+      const indexes: WriteOp[] = [];
       if (GRANTABLE.has(this.name) && payload.grantId) {
-        ops.push({ op: 'sadd', key: grantKey(payload.grantId), member: key, ttlSeconds: ttl });
+        indexes.push({ op: 'sadd', key: grantKey(payload.grantId), member: key, ttlSeconds: ttl });
       }
-      if (payload.uid) ops.push({ op: 'set', key: this.uidKey(payload.uid), value: id, ttlSeconds: ttl });
-      if (payload.userCode) ops.push({ op: 'set', key: this.userCodeKey(payload.userCode), value: id, ttlSeconds: ttl });
-      await store.write(ops);
+      if (payload.uid) indexes.push({ op: 'set', key: this.uidKey(payload.uid), value: id, ttlSeconds: ttl });
+      if (payload.userCode) indexes.push({ op: 'set', key: this.userCodeKey(payload.userCode), value: id, ttlSeconds: ttl });
+      // Indexes first, the record last (see the header: safe on a cluster, where slots differ).
+      if (indexes.length > 0) await store.write(indexes);
+      await store.write([{ op: 'set', key, value: encode(key, { p: payload, e: now() + ttl * 1000 }), ttlSeconds: ttl }]);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -130,7 +139,9 @@ export function createOidcAdapter(store: Store, options: OidcAdapterOptions = {}
     async revokeByGrantId(grantId: string): Promise<void> {
       const set = grantKey(grantId);
       const members = await store.members(set);
-      await store.write([...members, set].map((key) => ({ op: 'del' as const, key })));
+      // Records first, the index last: a revocation that fails half way can be retried.
+      if (members.length > 0) await store.del(...members);
+      await store.del(set);
     }
   };
 }

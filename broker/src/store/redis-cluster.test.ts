@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRedisCluster, type RedisClusterHandle } from '../../../test/support/redis-cluster.js';
+import { describeAuditTrailContract } from '../audit/audit-contract.js';
 import { createStore } from './index.js';
+import { describeOidcAdapterContract } from './oidc-adapter-contract.js';
 import { createRedisClusterStore } from './redis.js';
 import { keySlot } from './slot.js';
 import { describeStoreContract } from './store-contract.js';
@@ -22,6 +24,23 @@ describeStoreContract('redis cluster', async () => {
   const store = createRedisClusterStore({ nodes: cluster.nodes, keyPrefix: `${filePrefix}${n++}:` });
   return { store, tick: () => new Promise((r) => setTimeout(r, 100)), close: () => store.close() };
 });
+
+describeOidcAdapterContract('redis cluster', () => {
+  const store = createRedisClusterStore({ nodes: cluster.nodes, keyPrefix: `${filePrefix}${n++}:` });
+  return { store, now: Date.now, tick: () => new Promise((r) => setTimeout(r, 100)), close: () => store.close() };
+});
+
+describeAuditTrailContract(
+  'redis cluster',
+  () => {
+    const prefix = `${filePrefix}${n++}:`;
+    return {
+      store: createRedisClusterStore({ nodes: cluster.nodes, keyPrefix: prefix }),
+      second: () => createRedisClusterStore({ nodes: [...cluster.nodes].reverse(), keyPrefix: prefix }),
+    };
+  },
+  { twoInstances: true },
+);
 
 /** The node (port) that serves a key, asked from the cluster itself. */
 async function slotOwners(raw: Redis): Promise<Map<number, number>> {
