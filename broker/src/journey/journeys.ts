@@ -117,6 +117,11 @@ export class Journeys {
     return this.options.store.take(upstreamKey(state));
   }
 
+  /** Delete the journey and, in the same round trip, write what outlives it (the sealed delivery). */
+  async end(journey: JourneyState, writes: Array<{ key: string; value: string; ttlSeconds: number }>): Promise<void> {
+    await this.options.store.write([...writes.map((w) => ({ op: 'set' as const, ...w })), { op: 'del', key: journeyKey(journey.uid) }]);
+  }
+
   async delete(journey: JourneyState): Promise<void> {
     await this.options.store.del(journeyKey(journey.uid));
   }

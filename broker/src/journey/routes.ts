@@ -222,9 +222,9 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
         : {}),
     };
     const done = await journeys.applyOnly(journey, [{ type: 'delivered', grantId }]);
-    // Everything the service will get now sits sealed under the grant, until its token request takes it.
-    await journeys.save(done, [options.deliveryWrite(grantId, delivered)]);
-    await journeys.delete(done);
+    // Everything the service will get now sits sealed under the grant, until its token request
+    // takes it; the journey itself is gone.
+    await journeys.end(done, [options.deliveryWrite(grantId, delivered)]);
     const redirectTo = await provider.interactionResult(
       ctx.req,
       ctx.res,
