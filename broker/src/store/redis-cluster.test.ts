@@ -1,6 +1,13 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { freePort } from '../../../test/support/ports.js';
+import { startRedis, type RedisServer } from '../../../test/support/redis.js';
 import { startRedisCluster, type RedisClusterHandle } from '../../../test/support/redis-cluster.js';
 import { describeAuditTrailContract } from '../audit/audit-contract.js';
 import { createStore } from './index.js';
@@ -134,6 +141,40 @@ describe('redis cluster store', () => {
       expect(await store.get('ok:{b}')).toBe('y'); // applied: atomicity holds per slot only
     } finally {
       await store.close();
+    }
+  });
+
+  it('fails requests (does not hang) while no cluster node is reachable, and recovers when one is', async () => {
+    const port = await freePort(); // nothing listens there yet
+    const store = createRedisClusterStore({ nodes: [`redis://127.0.0.1:${port}`], keyPrefix: `${filePrefix}dead:` });
+    const dir = mkdtempSync(join(tmpdir(), 'idb-cluster-late-'));
+    let late: RedisServer | undefined;
+    try {
+      await expect(store.get('k')).rejects.toThrow(/no cluster node reachable/);
+      await expect(store.write([{ op: 'set', key: 'k', value: 'v', ttlSeconds: 60 }])).rejects.toThrow(/no cluster node reachable|None of startup nodes/);
+      await expect(store.ping()).rejects.toThrow();
+      expect(store.client.status).not.toBe('end'); // it keeps trying to reconnect
+      // A one-node cluster comes up on that port, holding every slot.
+      late = await startRedis({
+        port,
+        extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1'],
+      });
+      await promisify(execFile)('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'CLUSTER', 'ADDSLOTSRANGE', '0', '16383']);
+      let up = false;
+      for (let i = 0; i < 100 && !up; i++) {
+        up = await store.ping().then(() => true, () => false);
+        if (!up) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(up).toBe(true);
+      await store.write([
+        { op: 'set', key: 'a{1}', value: 'back', ttlSeconds: 60 },
+        { op: 'set', key: 'a{2}', value: 'again', ttlSeconds: 60 },
+      ]);
+      expect(await store.getMany(['a{1}', 'a{2}'])).toEqual(['back', 'again']);
+    } finally {
+      await store.close();
+      await late?.destroy();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -151,10 +151,22 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
   }
   const first = parsed[0]!;
   const startupNodes: ClusterNode[] = parsed.map(({ host, port }) => ({ host, port }));
+  // ioredis's Cluster has no maxRetriesPerRequest for its offline queue: while no node answers,
+  // requests would wait forever. Like the single-node store, fail the queued requests after a
+  // couple of reconnection attempts (and keep reconnecting), so journeys fail closed quickly.
+  const maxRetries = options.maxRetriesPerRequest ?? 2;
+  let self: Cluster | undefined;
+  const clusterRetryStrategy = (times: number) => {
+    if (times > maxRetries) {
+      const flush = (self as unknown as { flushQueue?: (error: Error) => void } | undefined)?.flushQueue;
+      flush?.call(self, new StoreError('redis cluster store: no cluster node reachable'));
+    }
+    return retryStrategy(times);
+  };
   const client = new Cluster(startupNodes, {
     lazyConnect: false,
     enableOfflineQueue: true,
-    clusterRetryStrategy: retryStrategy,
+    clusterRetryStrategy,
     slotsRefreshTimeout: 2_000,
     redisOptions: {
       ...connectionOptions(options),
@@ -163,6 +175,7 @@ export function createRedisClusterStore(options: RedisClusterStoreOptions): Stor
       ...(first.tls ? { tls: {} } : {}),
     },
   });
+  self = client;
   return buildStore(client, options, true);
 }
 
