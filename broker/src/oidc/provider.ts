@@ -154,7 +154,9 @@ export function createProvider(options: ProviderOptions): Provider {
           // The consented claims are released once, into the ID token at the token endpoint.
           if (use === 'id_token' && grantId) {
             const delivered = await options.takeDelivery(grantId);
-            if (delivered) return { sub: accountId, ...delivered };
+            // Never an ID token without what the citizen consented to (taken already, or lost).
+            if (!delivered) throw new errors.InvalidGrant('the result of this journey is no longer available');
+            return { sub: accountId, ...delivered };
           }
           return { sub: accountId };
         },
