@@ -193,28 +193,52 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     return parseLink(await store.get(KEYS.anchor)) ?? { seq: 0, hash: GENESIS_HASH };
   }
 
+  // Appends from this instance go one at a time, each from the tip this instance wrote last
+  // (when that is recent): no read before the claim, and no race between our own requests.
+  // Another instance's appends are still met by SET NX failing (then head, anchor and the
+  // taken event are read in one round trip, and the claim moves on).
+  let queue: Promise<unknown> = Promise.resolve();
+  let known: { link: Link; at: number } | undefined;
+  const KNOWN_FOR_MS = 10_000;
+
+  const latest = (links: Array<Link | undefined>): Link =>
+    links.filter((l): l is Link => l !== undefined).sort((a, b) => b.seq - a.seq)[0] ?? { seq: 0, hash: GENESIS_HASH };
+
+  async function appendOne(clean: AuditEventInput): Promise<AuditEvent> {
+    let tip: Link;
+    if (known && Date.now() - known.at < KNOWN_FOR_MS) tip = known.link;
+    else {
+      const [headRaw, anchorRaw] = await store.getMany([KEYS.head, KEYS.anchor]);
+      tip = latest([parseLink(headRaw), parseLink(anchorRaw)]);
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const body: Omit<AuditEvent, 'hash'> = { seq: tip.seq + 1, at: new Date(now()).toISOString(), ...clean, prevHash: tip.hash };
+      const event: AuditEvent = { ...body, hash: hashEvent(body) };
+      if (await store.setIfAbsent(KEYS.event(event.seq), JSON.stringify(event), ttlSeconds)) {
+        known = { link: { seq: event.seq, hash: event.hash }, at: Date.now() };
+        const ops: WriteOp[] = [{ op: 'set', key: KEYS.head, value: JSON.stringify({ seq: event.seq, hash: event.hash }), ttlSeconds }];
+        if (event.journey) ops.push({ op: 'sadd', key: KEYS.journey(event.journey), member: String(event.seq), ttlSeconds });
+        if (event.caseRef) ops.push({ op: 'sadd', key: KEYS.caseRef(event.caseRef), member: String(event.seq), ttlSeconds });
+        await store.write(ops);
+        return event;
+      }
+      // Another instance took this number: chain onto the latest we can see and try the next one.
+      known = undefined;
+      const [headRaw, anchorRaw, takenRaw] = await store.getMany([KEYS.head, KEYS.anchor, KEYS.event(event.seq)]);
+      const taken = parseEvent(takenRaw ?? null);
+      tip = latest([tip, parseLink(headRaw ?? null), parseLink(anchorRaw ?? null), taken ? { seq: taken.seq, hash: taken.hash } : undefined]);
+    }
+    throw new AuditError('audit: could not append (too much contention)');
+  }
+
   async function append(input: AuditEventInput): Promise<AuditEvent> {
     const clean = checkInput(input);
+    const run = queue.then(() => appendOne(clean));
+    queue = run.catch(() => undefined);
     try {
-      const [headRaw, anchorRaw] = await store.getMany([KEYS.head, KEYS.anchor]);
-      const candidates = [parseLink(headRaw), parseLink(anchorRaw)].filter((l): l is Link => l !== undefined);
-      let tip: Link = candidates.sort((a, b) => b.seq - a.seq)[0] ?? { seq: 0, hash: GENESIS_HASH };
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const body: Omit<AuditEvent, 'hash'> = { seq: tip.seq + 1, at: new Date(now()).toISOString(), ...clean, prevHash: tip.hash };
-        const event: AuditEvent = { ...body, hash: hashEvent(body) };
-        if (await store.setIfAbsent(KEYS.event(event.seq), JSON.stringify(event), ttlSeconds)) {
-          const ops: WriteOp[] = [{ op: 'set', key: KEYS.head, value: JSON.stringify({ seq: event.seq, hash: event.hash }), ttlSeconds }];
-          if (event.journey) ops.push({ op: 'sadd', key: KEYS.journey(event.journey), member: String(event.seq), ttlSeconds });
-          if (event.caseRef) ops.push({ op: 'sadd', key: KEYS.caseRef(event.caseRef), member: String(event.seq), ttlSeconds });
-          await store.write(ops);
-          return event;
-        }
-        // Another instance took this number: chain onto its event and try the next one.
-        const taken = parseEvent(await store.get(KEYS.event(event.seq)));
-        tip = taken ? { seq: taken.seq, hash: taken.hash } : tip;
-      }
-      throw new AuditError('audit: could not append (too much contention)');
+      return await run;
     } catch (error) {
+      known = undefined;
       logger?.error({ err: { message: (error as Error).message }, type: clean.type }, 'audit: append failed');
       throw error;
     }
