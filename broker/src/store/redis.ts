@@ -311,6 +311,10 @@ function buildStore<C extends Redis | Cluster>(client: C, options: CommonOptions
       if (ops.length === 0) return;
       const groups = cluster ? groupBySlot(ops, (op) => k(op.key)) : [ops];
       await perGroup(groups, async (group) => {
+        // One SET or DEL is atomic on its own: no MULTI/EXEC around it (two commands fewer).
+        const only = group.length === 1 ? group[0]! : undefined;
+        if (only?.op === 'set') return void (await client.set(k(only.key), only.value, 'PX', ttlMs(only.ttlSeconds)));
+        if (only?.op === 'del') return void (await client.del(k(only.key)));
         const multi = client.multi();
         for (const op of group) queue(multi, op);
         checkExec(await multi.exec(), 'write');
