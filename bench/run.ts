@@ -152,6 +152,7 @@ function cpuMs(pid: number): number {
 
 interface RedisSnapshot {
   commands: number;
+  byCommand: Record<string, number>;
   bytes: number;
   usedMemory: number;
 }
@@ -159,16 +160,18 @@ interface RedisSnapshot {
 async function redisSnapshot(r: Redis): Promise<RedisSnapshot> {
   const stats = await r.info('commandstats');
   let commands = 0;
+  const byCommand: Record<string, number> = {};
   for (const m of stats.matchAll(/^cmdstat_([a-z_|]+):calls=(\d+)/gm)) {
-    if (m[1] === 'info' || m[1] === 'memory|usage') continue; // our own
+    if (m[1] === 'info' || m[1] === 'dbsize') continue; // our own
     commands += Number(m[2]);
+    byCommand[m[1]!] = Number(m[2]);
   }
   const s = await r.info('stats');
   const num = (text: string, key: string) => Number(new RegExp(`^${key}:(\\d+)`, 'm').exec(text)?.[1] ?? 0);
   const mem = await r.info('memory');
   // Our own INFO traffic (three replies) is taken off.
   const own = stats.length + s.length + mem.length + 120;
-  return { commands, bytes: num(s, 'total_net_input_bytes') + num(s, 'total_net_output_bytes') - own, usedMemory: num(mem, 'used_memory') };
+  return { commands, byCommand, bytes: num(s, 'total_net_input_bytes') + num(s, 'total_net_output_bytes') - own, usedMemory: num(mem, 'used_memory') };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,7 +338,7 @@ interface PhaseResult {
   journeysPerSecond: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
   cpuMsPerJourney: { broker: number; stub: number; matching: number; driver: number };
-  redis: { commandsPerJourney: number; bytesPerJourney: number };
+  redis: { commandsPerJourney: number; bytesPerJourney: number; commandsPerJourneyByName: Record<string, number> };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,7 +377,8 @@ async function main() {
       ALLOW_INSECURE_IDPS: 'true',
       IDP_ISSUER_OVERRIDES: JSON.stringify({ [IDP]: stubIssuer }),
     },
-    profile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`, `--cpu-prof-name=broker-${stamp}.cpuprofile`] : [],
+    // One file per thread (tsx runs a loader thread): the biggest is the main thread's.
+    profile ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, `broker-${stamp}`)}`] : [],
   );
   await waitFor(`${stubIssuer}/.well-known/openid-configuration`, stub);
   await waitFor(`${issuer}/healthz`, broker);
@@ -425,7 +429,15 @@ async function main() {
           matching: per(cpuMs(pids.matching) - before.matching),
           driver: per((driver.user + driver.system) / 1000),
         },
-        redis: { commandsPerJourney: per(afterRedis.commands - before.redis.commands), bytesPerJourney: per(afterRedis.bytes - before.redis.bytes) },
+        redis: {
+          commandsPerJourney: per(afterRedis.commands - before.redis.commands),
+          bytesPerJourney: per(afterRedis.bytes - before.redis.bytes),
+          commandsPerJourneyByName: Object.fromEntries(
+            Object.entries(afterRedis.byCommand)
+              .map(([name, calls]) => [name, Math.round(per(calls - (before.redis.byCommand[name] ?? 0)) * 10) / 10] as const)
+              .filter(([, n]) => n > 0),
+          ),
+        },
       };
       phases.push(phase);
       console.log(
@@ -476,11 +488,11 @@ async function main() {
     phases,
     memory,
     ratios,
-    ...(profile ? { profile: join('bench/results', `broker-${stamp}.cpuprofile`) } : {}),
+    ...(profile ? { profileDir: join('bench/results', `broker-${stamp}`) } : {}),
   };
   const file = join(resultsDir, `${stamp}${quick ? '-quick' : ''}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\nwrote ${file.slice(root.length + 1)}${profile ? ` and bench/results/broker-${stamp}.cpuprofile (on exit)` : ''}`);
+  console.log(`\nwrote ${file.slice(root.length + 1)}${profile ? `; the broker's profile goes to bench/results/broker-${stamp}/ when it exits (summary: npx tsx bench/profile-summary.ts <the largest .cpuprofile there>)` : ''}`);
 }
 
 function printTable(phases: PhaseResult[], memory: { heldJourneys: number; bytesPerInFlightJourney: number; keysPerInFlightJourney: number; errors: number }, ratios: Array<{ concurrency: number; brokerCpuPerJourneyOverStubCpuPerBareFlow: number }>) {
