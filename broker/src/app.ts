@@ -260,6 +260,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     subjectKeys: { internal: deriveKey(config.secret, 'internal-subject'), pairwise: deriveKey(config.secret, 'pairwise-subject') },
     deliveryWrite: (grantId, claims) => ({ key: deliveryKey(grantId), value: sealer.seal(claims, deliveryKey(grantId)), ttlSeconds: 600 }),
     secureCookies,
+    idpIssuer: (id) => config.idpIssuerOverrides[id] ?? policies.identityProvider(id)?.issuer ?? config.issuer,
   });
   app.use(journey.routes());
   app.use(journey.allowedMethods());

@@ -46,6 +46,8 @@ export interface JourneyRoutesOptions {
   /** Store what the citizen consented to, for the token endpoint to release once. */
   deliveryWrite(grantId: string, claims: DeliveredClaims): { key: string; value: string; ttlSeconds: number };
   secureCookies: boolean;
+  /** The issuer URL the broker uses for an IdP (the policy's, or an override). */
+  idpIssuer(idpId: string): string;
   /** Support cases (the "get help" way forward). Without it, failure pages offer no help form. */
   support?: JourneySupport;
 }
@@ -95,6 +97,20 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     if (!rp) throw new PublicError(400, 'bad_request', `the service ${journey.clientId} is no longer onboarded`);
     return rp;
   };
+  /**
+   * Forms on journey pages end in redirects to other origins (the picker to the chosen IdP;
+   * consent and "go back" to the service), and CSP form-action applies to those redirects:
+   * allow exactly those origins, nothing else.
+   */
+  const originOf = (url: string) => new URL(url).origin;
+  const formOrigins = (journey: JourneyState, page: string): string[] => {
+    const rp = policies.relyingParty(journey.clientId);
+    const service = rp ? rp.redirect_uris.map(originOf) : [];
+    const idps = page === 'picker' ? offered(journey).map((o) => originOf(options.idpIssuer(o.policy.id))) : [];
+    return [...new Set([...service, ...idps])];
+  };
+  const renderFor = <P extends Parameters<Views['render']>[1]>(ctx: Koa.Context, journey: JourneyState, page: P, model: Parameters<Views['render']>[2] & object, opts: { status?: number; locale?: 'en' | 'cy' } = {}) =>
+    views.render(ctx, page, model as never, { ...opts, formActionOrigins: formOrigins(journey, page) });
   const path = (journey: JourneyState, page = '') => `/journey/${journey.uid}${page ? `/${page}` : ''}`;
 
   /** Load the interaction (cookie-bound) and the journey; start the journey on the first visit. */
@@ -163,9 +179,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const list = offered(journey);
     const lowest = levels.parseVector(journey.requested[0]!);
     const remembered = ctx.cookies.get(REMEMBER_COOKIE);
-    views.render(
-      ctx,
-      'picker',
+    renderFor(ctx, journey, 'picker',
       {
         service: { name: rp.display_name },
         level: { summary: journey.requested.join(' or '), confidenceName: levels.describe(lowest).confidence.name },
@@ -341,9 +355,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     if (journey.name !== 'consenting') return ctx.redirect(pageOf(journey));
     const rp = rpFor(journey);
     const idp = policies.identityProvider(journey.idpId);
-    views.render(
-      ctx,
-      'consent',
+    renderFor(ctx, journey, 'consent',
       {
         service: { name: rp.display_name, organisation: rp.organisation },
         provider: { name: idp?.display_name ?? journey.idpId },
@@ -375,7 +387,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const { journey, locale } = await load(ctx);
     if (journey.name !== 'needsExtraAttribute') return ctx.redirect(pageOf(journey));
     const rp = rpFor(journey);
-    views.render(ctx, 'extra-attribute', { service: { name: rp.display_name }, attribute: journey.attribute, formAction: path(journey, 'extra'), csrfToken: journey.csrf }, { locale });
+    renderFor(ctx, journey, 'extra-attribute', { service: { name: rp.display_name }, attribute: journey.attribute, formAction: path(journey, 'extra'), csrfToken: journey.csrf }, { locale });
   });
 
   router.post('/journey/:uid/extra', forms, async (ctx) => {
@@ -392,9 +404,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const error = value === '' ? 'required' : NI_NUMBER.test(value) ? undefined : 'invalid_format';
     if (error) {
       const rp = rpFor(journey);
-      return views.render(
-        ctx,
-        'extra-attribute',
+      return renderFor(ctx, journey, 'extra-attribute',
         { service: { name: rp.display_name }, attribute: journey.attribute, value: raw.slice(0, 20), error, formAction: path(journey, 'extra'), csrfToken: journey.csrf },
         { status: 400, locale },
       );
@@ -410,9 +420,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const rp = rpFor(journey);
     const idp = journey.idpId ? policies.identityProvider(journey.idpId) : undefined;
     const others = offered(journey).filter((o) => o.available && (!journey.idpId || o.policy.id !== journey.idpId || journey.reason === 'cancelled'));
-    views.render(
-      ctx,
-      'failure',
+    renderFor(ctx, journey, 'failure',
       {
         reason: journey.reason,
         service: { name: rp.display_name },
@@ -438,7 +446,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const body = ctx.request.body as Record<string, string | undefined>;
     const rp = rpFor(journey);
     if (body.step !== 'open') {
-      return views.render(ctx, 'case-create', { service: { name: rp.display_name }, journeyRef: journey.ref, formAction: path(journey, 'help'), backHref: path(journey, 'failure'), csrfToken: journey.csrf }, { locale });
+      return renderFor(ctx, journey, 'case-create', { service: { name: rp.display_name }, journeyRef: journey.ref, formAction: path(journey, 'help'), backHref: path(journey, 'failure'), csrfToken: journey.csrf }, { locale });
     }
     const description = String(body.description ?? '').trim().slice(0, 1000);
     const contact = String(body.contact ?? '').trim().slice(0, 200);
@@ -460,9 +468,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
   router.get('/journey/:uid/other-ways', async (ctx) => {
     const { journey, locale } = await load(ctx);
     const rp = rpFor(journey);
-    views.render(
-      ctx,
-      'other-ways',
+    renderFor(ctx, journey, 'other-ways',
       {
         service: { name: rp.display_name },
         ways: rp.other_ways,
