@@ -49,6 +49,8 @@ export interface IdpStubOptions {
   levels: Levels;
   /** Default: the port of `issuer`. 0 picks a free one (then `issuer` must not name a port). */
   port?: number;
+  /** Interface to listen on. Default 127.0.0.1 (loopback only); 0.0.0.0 in a container. */
+  host?: string;
   /** Default: policy.issuer. Tests pass http://127.0.0.1:<free port>. */
   issuer?: string;
   /** The broker, the one client of this IdP. */
@@ -695,7 +697,7 @@ export async function startIdpStub(options: IdpStubOptions): Promise<IdpStub> {
   const port = options.port ?? Number(issuerUrl.port || (issuerUrl.protocol === 'https:' ? 443 : 80));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => {
+    server.listen(port, options.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

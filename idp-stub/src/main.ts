@@ -1,7 +1,7 @@
 /**
  * Start one IdP stub per identity provider in the shipped policies:
  *   npx tsx idp-stub/src/main.ts
- * Environment: BROKER_ISSUER (default http://localhost:3000), POLICIES_DIR, IDP_STUB_ADMIN_TOKEN,
+ * Environment: BROKER_ISSUER (default http://localhost:3000), POLICIES_DIR, HOST (default 127.0.0.1), IDP_STUB_ADMIN_TOKEN,
  * IDP_STUB_FAIL, IDP_STUB_DELAY_MS, IDP_STUB_ONLY (comma-separated IdP ids).
  */
 import { readFileSync } from 'node:fs';
@@ -27,6 +27,7 @@ for (const policy of policies.identityProviders) {
       redirectUris: [`${brokerIssuer}/idp/${policy.id}/callback`],
     },
     adminToken: process.env.IDP_STUB_ADMIN_TOKEN || undefined,
+    ...(process.env.HOST ? { host: process.env.HOST } : {}),
   });
   stubs.push(stub);
   process.stdout.write(`IdP stub ${policy.id} (${policy.display_name}): ${stub.url}  [passkeys: ${stub.url}/passkeys]\n`);
