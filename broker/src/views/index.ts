@@ -74,7 +74,7 @@ export function createViews(options: ViewsOptions = {}): Views {
     return text.replace(/\{(\w+)\}/g, (_, name: string) => (params[name] === undefined ? `{${name}}` : String(params[name])));
   }
 
-  const roots = [join(govukDist, 'govuk/assets'), join(govukDist, 'govuk')];
+  const roots = [join(here, 'public'), join(govukDist, 'govuk/assets'), join(govukDist, 'govuk')];
   const assets: Koa.Middleware = async (ctx, next) => {
     if (!ctx.path.startsWith(`${assetPath}/`) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     const rel = normalize(ctx.path.slice(assetPath.length + 1));

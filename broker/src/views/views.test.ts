@@ -2,80 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Koa from 'koa';
 import type { Server } from 'node:http';
 import { freePort } from '../../../test/support/ports.js';
-import { createViews, messages, resolveLocale, type Locale, type PageModels, type PageName } from './index.js';
+import { createViews, messages, resolveLocale, type Locale } from './index.js';
+import { samples } from './samples.js';
 
 const views = createViews({ strict: true });
-const ways = [{ text: 'Phone 0300 123 4567' }, { text: 'Visit an office', href: 'https://example.gov.uk/offices' }];
-const reasons = ['cancelled', 'no_match', 'level_not_met', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'] as const;
-
-/** Every page in every state the broker renders it in. */
-const samples: Array<[string, PageName, PageModels[PageName]]> = [
-  ['picker', 'picker', {
-    service: { name: 'Pay your council tax' },
-    level: { summary: 'Cl.Cm.P2', confidenceName: 'Medium identity confidence' },
-    providers: [
-      { id: 'civic-id', name: 'Civic ID', organisationType: 'public', description: 'A public service.', hints: ['A passport'], available: true },
-      { id: 'swift-verify', name: 'SwiftVerify', organisationType: 'company', hints: ['A bank account'], available: true },
-      { id: 'down-idp', name: 'Down IdP', organisationType: 'not-for-profit', hints: ['x'], available: false },
-    ],
-    rememberedProviderId: 'civic-id',
-    formAction: '/journey/u/provider',
-    cannotUseHref: '/journey/u/other-ways',
-    unavailableCount: 1,
-    csrfToken: 'csrf-token-1',
-  }],
-  ['picker-error', 'picker', {
-    service: { name: 'Pay your council tax' },
-    level: { summary: 'Cl.P1', confidenceName: 'Low identity confidence' },
-    providers: [{ id: 'civic-id', name: 'Civic ID', organisationType: 'public', hints: ['A passport'], available: true }],
-    formAction: '/journey/u/provider',
-    cannotUseHref: '/journey/u/other-ways',
-    error: 'choose_provider',
-    csrfToken: 'csrf-token-1',
-  }],
-  ['picker-none', 'picker', {
-    service: { name: 'Pay your council tax' },
-    level: { summary: 'Cl.P1', confidenceName: 'Low identity confidence' },
-    providers: [{ id: 'civic-id', name: 'Civic ID', organisationType: 'public', hints: ['A passport'], available: false }],
-    formAction: '/journey/u/provider',
-    cannotUseHref: '/journey/u/other-ways',
-  }],
-  ['consent', 'consent', {
-    service: { name: 'Pay your council tax', organisation: 'Example Borough Council' },
-    provider: { name: 'Civic ID' },
-    attributes: [
-      { name: 'given_name', value: 'Margaret' },
-      { name: 'address', value: '12 Station Road\nExampleton\nEX1 2AB' },
-      { name: 'birthdate', value: '14 March 1958' },
-    ],
-    formAction: '/journey/u/consent',
-    csrfToken: 'csrf-token-1',
-  }],
-  ['extra', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', formAction: '/journey/u/extra', csrfToken: 'c' }],
-  ['extra-required', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', error: 'required', formAction: '/journey/u/extra', csrfToken: 'c' }],
-  ['extra-invalid', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', value: 'AB12', error: 'invalid_format', formAction: '/journey/u/extra', csrfToken: 'c' }],
-  ['case-create', 'case-create', { service: { name: 'Pay your council tax' }, journeyRef: 'K7QM-2XPD-9RTB-H', formAction: '/journey/u/help', backHref: '/journey/u/failure', csrfToken: 'c' }],
-  ['performance', 'performance', { hours: 24, rows: [
-    { name: 'Civic ID', succeeded: 2, failed: 1, total: 3, rate: 67, byReason: { level_not_met: 1 } },
-    { name: 'Community Vouch', succeeded: 0, failed: 0, total: 0, rate: null, byReason: {} },
-    ...['cancelled', 'no_match', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'].map((r) => ({ name: r, succeeded: 1, failed: 1, total: 2, rate: 50, byReason: { [r]: 1 } })),
-  ] }],
-  ['other-ways', 'other-ways', { service: { name: 'Pay your council tax' }, ways, backHref: '/journey/u', returnAction: '/journey/u/return', csrfToken: 'c' }],
-  ...reasons.map((reason): [string, PageName, PageModels[PageName]] => [`failure-${reason}`, 'failure', {
-    reason,
-    service: { name: 'Pay your council tax' },
-    provider: { name: 'Civic ID' },
-    journeyRef: 'K7QM-2XPD-9RTB-H',
-    tryAnotherAction: '/journey/u/another',
-    otherWays: ways,
-    helpAction: '/journey/u/help',
-    returnAction: '/journey/u/return',
-    caseRef: reason === 'no_match' ? 'ABCD-EFGH-JKMN-P' : undefined,
-    csrfToken: 'c',
-  } as PageModels['failure']]),
-  ...(['bad_request', 'not_found', 'session_expired', 'server_error', 'too_many_requests'] as const).map((title): [string, PageName, PageModels[PageName]] => [`error-${title}`, 'error', { status: 400, errorId: 'e-1', title, detail: 'redirect_uri did not match', startAgainHref: '/' }]),
-];
-
 let server: Server;
 let base: string;
 beforeAll(async () => {
@@ -186,5 +116,13 @@ describe('broker pages', () => {
     expect(css.headers.get('content-type')).toContain('text/css');
     expect((await get('/assets/fonts/light-94a07e06a1-v2.woff2')).status).not.toBe(500);
     expect((await get('/assets/../package.json')).status).toBe(404);
+    const init = await get('/assets/init.js');
+    expect(init.headers.get('content-type')).toContain('text/javascript');
+    expect(await init.text()).toContain('initAll()');
+    const page = await (await get('/consent')).text();
+    // The only script elements: GOV.UK's one-line js-enabled class switch and the external init module, both with the nonce.
+    expect(page.match(/<script[^>]*>/g)).toHaveLength(2);
+    expect(page).toMatch(/<script type="module" nonce="[^"]+" src="\/assets\/init.js"><\/script>/);
+    expect(page).not.toMatch(/\sstyle="/);
   });
 });
