@@ -24,6 +24,7 @@ import { InvalidJourneyState } from './journey/transitions.js';
 import { createMatcher } from './matching/index.js';
 import { PublicError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
+import { createSupport, type Support } from './support/index.js';
 import { certificationExpired } from './upstream/index.js';
 
 export interface BrokerDependencies {
@@ -46,6 +47,7 @@ export interface Broker {
   readonly logger: Logger;
   readonly views: Views;
   readonly metrics: Metrics;
+  readonly support: Support;
   /** Listen on config.port (0: a free port). Resolves with the URL. */
   listen(port?: number): Promise<string>;
   /** Stop taking requests, finish those in flight, close the store. */
@@ -249,6 +251,20 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
   });
   app.use(ops.routes());
 
+  const support = createSupport({
+    issuer: config.issuer,
+    store,
+    sealer: createSealer(deriveKey(config.secret, 'support-cases')),
+    audit,
+    views,
+    policies,
+    now,
+    metrics,
+    secureCookies,
+  });
+  app.use(support.router.routes());
+  const stopPurge = support.startPurgeJob();
+
   const journey = journeyRoutes({
     issuer: config.issuer,
     provider,
@@ -261,6 +277,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     deliveryWrite: (grantId, claims) => ({ key: deliveryKey(grantId), value: sealer.seal(claims, deliveryKey(grantId)), ttlSeconds: 600 }),
     secureCookies,
     idpIssuer: (id) => config.idpIssuerOverrides[id] ?? policies.identityProvider(id)?.issuer ?? config.issuer,
+    support: support.journeySupport,
   });
   app.use(journey.routes());
   app.use(journey.allowedMethods());
@@ -286,6 +303,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     logger,
     views,
     metrics,
+    support,
     async listen(port = config.port ?? (Number(new URL(config.issuer).port) || 3000)) {
       await new Promise<void>((resolve, reject) => {
         server = app.listen(port, config.host, () => resolve());
@@ -298,6 +316,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     },
     async close() {
       clearInterval(certTimer);
+      stopPurge();
       await upstream.close();
       if (server) {
         const s = server;

@@ -64,6 +64,42 @@ export interface PageModels {
     rows: Array<{ name: string; succeeded: number; failed: number; total: number; rate: number | null; byReason: Record<string, number> }>;
     hours: number;
   };
+  'support/case-lookup': {
+    csrfToken: string;
+    error?: 'required' | 'not_found';
+    value?: string;
+    found?: { ref: string; status: 'open' | 'in_progress' | 'escalated' | 'resolved'; service: string; updatedAt: string };
+  };
+  'support/staff-sign-in': { optionsJson: string; error?: 'not_verified'; signedOut?: boolean; enrolled?: boolean };
+  'support/staff-enrol': { name: string; role: string; optionsJson: string; formAction: string };
+  'support/staff-forbidden': { action: string; signedInAs: StaffIdentity };
+  'support/staff-queue': {
+    signedInAs: StaffIdentity;
+    cases: CaseSummary[];
+    filters: { service: string; idp: string; reason: string };
+    services: Array<{ value: string; text: string }>;
+    idps: Array<{ value: string; text: string }>;
+    csrfToken: string;
+    canVerifyAudit: boolean;
+  };
+  'support/staff-case': {
+    signedInAs: StaffIdentity;
+    supportCase: CaseSummary & {
+      requested: string;
+      stage: string;
+      journeyRef: string;
+      createdAt: string;
+      outcome: string;
+      escalations: Array<{ to: string; whom: string; by: string; at: string }>;
+      notes: Array<{ by: string; at: string; text: string }>;
+      citizen: { description?: string; contact?: string };
+    };
+    timeline: Array<{ at: string; type: string; actor: string; reason: string }>;
+    can: Record<string, boolean>;
+    outcomes: string[];
+    csrfToken: string;
+  };
+  'support/staff-audit': { signedInAs: StaffIdentity; result: { ok: boolean; count: number; brokenAt?: number; reason?: string } };
   error: {
     status: number;
     errorId: string;
@@ -74,3 +110,19 @@ export interface PageModels {
 }
 
 export type PageName = keyof PageModels;
+
+export interface StaffIdentity {
+  name: string;
+  role: string;
+}
+
+export interface CaseSummary {
+  ref: string;
+  status: string;
+  service: string;
+  idp: string;
+  reason: string;
+  ageDays: number;
+  overdue: boolean;
+  assignee: string;
+}

@@ -1,0 +1,344 @@
+/**
+ * Support and disputes: cases opened from failed journeys, a status page for citizens, and
+ * the staff console. Every staff action, allowed or refused, goes into the audit trail.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type Koa from 'koa';
+import type { Policies } from '@idbroker/policies';
+import type { Store } from '../store/index.js';
+import type { Sealer } from '../crypto/seal.js';
+import type { AuditTrail } from '../audit/index.js';
+import type { Views } from '../views/index.js';
+import { resolveLocale } from '../views/index.js';
+import type { JourneySupport } from '../journey/routes.js';
+import type { Metrics } from '../metrics/index.js';
+import { PublicError } from '../errors.js';
+import { Cases, RESOLUTION_OUTCOMES, type ResolutionOutcome, type SupportCase } from './cases.js';
+import { Staff, StaffError, type StaffAccount, type StaffSession } from './staff.js';
+import { may, type Action } from './permissions.js';
+
+export { Cases } from './cases.js';
+export { Staff, ROLES, type Role } from './staff.js';
+
+export interface SupportOptions {
+  issuer: string;
+  store: Store;
+  sealer: Sealer;
+  audit: AuditTrail;
+  views: Views;
+  policies: Policies;
+  now: () => number;
+  metrics?: Metrics;
+  secureCookies: boolean;
+  /** Citizen lookups allowed per client IP per 10 minutes. Default 10. */
+  lookupsPerIp?: number;
+}
+
+export interface Support {
+  cases: Cases;
+  staff: Staff;
+  journeySupport: JourneySupport;
+  router: Router;
+  purgeExpired(): Promise<number>;
+  /** Run purgeExpired every `intervalMs` (unref'd). Returns a stop function. */
+  startPurgeJob(intervalMs?: number): () => void;
+}
+
+const STAFF_COOKIE = 'idb_staff';
+const CITIZEN_CSRF_COOKIE = 'idb_case_csrf';
+const require = createRequire(import.meta.url);
+const SCRIPTS: Record<string, () => string> = {
+  'simplewebauthn-browser.js': () => readFileSync(require.resolve('@simplewebauthn/browser/dist/bundle/index.umd.min.js'), 'utf8'),
+  'staff-passkey.js': () => readFileSync(new URL('./public/staff-passkey.js', import.meta.url), 'utf8'),
+};
+
+/** JSON for a <script type="application/json"> block: nothing in it can close the element. */
+const safeJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+export function createSupport(o: SupportOptions): Support {
+  const retentionDays = o.policies.broker.cases.retention_days;
+  const cases = new Cases({ store: o.store, sealer: o.sealer, now: o.now, retentionDays });
+  const staff = new Staff({ store: o.store, sealer: o.sealer, issuer: o.issuer, now: o.now });
+  const router = new Router();
+  const forms = bodyParser({ enableTypes: ['form'], formLimit: '32kb' });
+  const cookie = (path: string, sameSite: 'strict' | 'lax') => ({ httpOnly: true, sameSite, secure: o.secureCookies, path, overwrite: true });
+  const serviceName = (id: string) => o.policies.relyingParty(id)?.display_name ?? id;
+  const idpName = (id?: string) => (id ? (o.policies.identityProvider(id)?.display_name ?? id) : undefined);
+
+  const journeySupport: JourneySupport = {
+    async openCase(input) {
+      const c = await cases.open({
+        service: input.clientId,
+        ...(input.idpId ? { idp: input.idpId } : {}),
+        requested: input.requested,
+        stage: input.stage,
+        reason: input.reason,
+        journeyRef: input.journeyRef,
+        locale: input.locale,
+        ...(input.description || input.contact ? { citizen: { ...(input.description ? { description: input.description } : {}), ...(input.contact ? { contact: input.contact } : {}) } } : {}),
+      });
+      await o.audit.append({ type: 'case.opened', journey: input.journeyRef, caseRef: c.ref, actor: 'citizen', data: { client: input.clientId, reason: input.reason, stage: input.stage } });
+      o.metrics?.caseOpened(input.clientId);
+      return { reference: c.ref };
+    },
+  };
+
+  // ---- assets for the passkey pages (no inline scripts) ----
+  router.get('/support/assets/:file', (ctx) => {
+    const load = SCRIPTS[ctx.params.file!];
+    if (!load) return;
+    ctx.type = 'text/javascript; charset=utf-8';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = load();
+  });
+
+  // ---- citizens: look a case up by its reference ----
+  const citizenCsrf = (ctx: Koa.Context) => {
+    let token = ctx.cookies.get(CITIZEN_CSRF_COOKIE);
+    if (!token || !/^[A-Za-z0-9_-]{32}$/.test(token)) {
+      token = randomBytes(24).toString('base64url');
+      ctx.cookies.set(CITIZEN_CSRF_COOKIE, token, cookie('/support/case', 'strict'));
+    }
+    return token;
+  };
+
+  router.get('/support/case', (ctx) => {
+    o.views.render(ctx, 'support/case-lookup', { csrfToken: citizenCsrf(ctx) }, { locale: resolveLocale(ctx) });
+  });
+
+  router.post('/support/case', forms, async (ctx) => {
+    const locale = resolveLocale(ctx);
+    const body = ctx.request.body as Record<string, string | undefined>;
+    const expected = ctx.cookies.get(CITIZEN_CSRF_COOKIE) ?? '';
+    if (!expected || !sameToken(String(body.csrf ?? ''), expected)) throw new PublicError(403, 'bad_request', 'case lookup without CSRF token');
+    const typed = String(body.reference ?? '').slice(0, 40);
+    const perIp = await o.store.increment(`rl:case-ip:{${ctx.ip}}`, 600);
+    const perRef = await o.store.increment(`rl:case-ref:{${typed.toUpperCase().replace(/[^0-9A-Z]/g, '')}}`, 3600);
+    if (perIp > (o.lookupsPerIp ?? 10) || perRef > 20) {
+      ctx.set('Retry-After', '600');
+      return o.views.render(ctx, 'error', { status: 429, errorId: 'rate-limited', title: 'too_many_requests' }, { status: 429, locale });
+    }
+    if (!typed.trim()) {
+      return o.views.render(ctx, 'support/case-lookup', { csrfToken: citizenCsrf(ctx), error: 'required' }, { status: 400, locale });
+    }
+    const found = await cases.find(typed);
+    if (!found) {
+      return o.views.render(ctx, 'support/case-lookup', { csrfToken: citizenCsrf(ctx), error: 'not_found', value: typed }, { status: 404, locale });
+    }
+    o.views.render(ctx, 'support/case-lookup', { csrfToken: citizenCsrf(ctx), found: { ref: found.ref, status: found.status, service: serviceName(found.service), updatedAt: new Date(found.updatedAt).toISOString() } }, { locale });
+  });
+
+  // ---- staff ----
+  async function staffOf(ctx: Koa.Context): Promise<{ session: StaffSession; account: StaffAccount }> {
+    const current = await staff.session(ctx.cookies.get(STAFF_COOKIE));
+    if (!current) {
+      ctx.status = 303;
+      ctx.redirect('/support/staff/sign-in');
+      throw new SignInNeeded();
+    }
+    return current;
+  }
+
+  async function refuse(ctx: Koa.Context, who: StaffAccount, action: Action, caseRef?: string): Promise<void> {
+    await o.audit.append({ type: 'staff.denied', actor: who.id, ...(caseRef ? { caseRef } : {}), data: { action, role: who.role } });
+    o.views.render(ctx, 'support/staff-forbidden', { action, signedInAs: { name: who.name, role: who.role } }, { status: 403, locale: resolveLocale(ctx) });
+  }
+
+  const signInNeeded: Koa.Middleware = async (ctx, next) => {
+    try {
+      await next();
+    } catch (e) {
+      if (!(e instanceof SignInNeeded)) throw e;
+    }
+  };
+
+  router.get('/support/staff/sign-in', async (ctx) => {
+    const options = await staff.authenticationOptions();
+    o.views.render(ctx, 'support/staff-sign-in', { optionsJson: safeJson(options), signedOut: ctx.query.signed_out === '1', enrolled: ctx.query.enrolled === '1' }, { locale: resolveLocale(ctx) });
+  });
+
+  router.post('/support/staff/sign-in', forms, async (ctx) => {
+    const body = ctx.request.body as Record<string, string | undefined>;
+    try {
+      const { session, account } = await staff.completeAuthentication(JSON.parse(String(body.response ?? '{}')));
+      ctx.cookies.set(STAFF_COOKIE, session.sid, { ...cookie('/support/staff', 'strict'), maxAge: undefined });
+      await o.audit.append({ type: 'staff.signedIn', actor: account.id, data: { role: account.role } });
+      ctx.status = 303;
+      ctx.redirect('/support/staff');
+    } catch (e) {
+      await o.audit.append({ type: 'staff.signInFailed', actor: 'unknown', data: { why: e instanceof StaffError ? 'refused' : 'error' } });
+      const options = await staff.authenticationOptions();
+      o.views.render(ctx, 'support/staff-sign-in', { optionsJson: safeJson(options), error: 'not_verified' }, { status: 401, locale: resolveLocale(ctx) });
+    }
+  });
+
+  router.get('/support/staff/enrol/:token', async (ctx) => {
+    const invite = await staff.peekInvite(ctx.params.token!);
+    if (!invite) throw new PublicError(404, 'not_found', 'unknown or used staff invite');
+    const options = await staff.registrationOptions(ctx.params.token!);
+    o.views.render(ctx, 'support/staff-enrol', { name: invite.name, role: invite.role, optionsJson: safeJson(options), formAction: `/support/staff/enrol/${ctx.params.token}` }, { locale: resolveLocale(ctx) });
+  });
+
+  router.post('/support/staff/enrol/:token', forms, async (ctx) => {
+    const body = ctx.request.body as Record<string, string | undefined>;
+    try {
+      const account = await staff.completeRegistration(ctx.params.token!, JSON.parse(String(body.response ?? '{}')));
+      await o.audit.append({ type: 'staff.enrolled', actor: account.id, data: { role: account.role } });
+      ctx.status = 303;
+      ctx.redirect('/support/staff/sign-in?enrolled=1');
+    } catch (e) {
+      throw new PublicError(400, 'bad_request', `staff enrolment refused: ${(e as Error).message}`);
+    }
+  });
+
+  router.post('/support/staff/sign-out', signInNeeded, forms, async (ctx) => {
+    const { session, account } = await staffOf(ctx);
+    checkStaffCsrf(ctx, session);
+    await staff.signOut(session.sid);
+    await o.audit.append({ type: 'staff.signedOut', actor: account.id });
+    ctx.cookies.set(STAFF_COOKIE, null, cookie('/support/staff', 'strict'));
+    ctx.status = 303;
+    ctx.redirect('/support/staff/sign-in?signed_out=1');
+  });
+
+  function checkStaffCsrf(ctx: Koa.Context, session: StaffSession) {
+    const given = String((ctx.request.body as Record<string, unknown> | undefined)?.csrf ?? '');
+    if (!sameToken(given, session.csrf)) throw new PublicError(403, 'bad_request', 'staff form without CSRF token');
+  }
+
+  const overdueAfter = o.policies.broker.cases.overdue_after_days * 86_400_000;
+  const summary = (c: SupportCase) => ({
+    ref: c.ref,
+    status: c.status,
+    service: serviceName(c.service),
+    idp: idpName(c.idp) ?? '',
+    reason: c.reason,
+    ageDays: Math.floor((o.now() - c.createdAt) / 86_400_000),
+    overdue: c.status !== 'resolved' && o.now() - c.createdAt > overdueAfter,
+    assignee: c.assignee ?? '',
+  });
+
+  router.get('/support/staff', signInNeeded, async (ctx) => {
+    const { session, account } = await staffOf(ctx);
+    const q = ctx.query as Record<string, string | undefined>;
+    const list = await cases.queue({ ...(q.service ? { service: q.service } : {}), ...(q.idp ? { idp: q.idp } : {}), ...(q.reason ? { reason: q.reason } : {}) });
+    o.views.render(
+      ctx,
+      'support/staff-queue',
+      {
+        signedInAs: { name: account.name, role: account.role },
+        cases: list.map(summary),
+        filters: { service: q.service ?? '', idp: q.idp ?? '', reason: q.reason ?? '' },
+        services: o.policies.relyingParties.map((r) => ({ value: r.client_id, text: r.display_name })),
+        idps: o.policies.identityProviders.map((i) => ({ value: i.id, text: i.display_name })),
+        csrfToken: session.csrf,
+        canVerifyAudit: may(account, 'verify_audit'),
+      },
+      { locale: resolveLocale(ctx) },
+    );
+  });
+
+  router.get('/support/staff/cases/:ref', signInNeeded, async (ctx) => {
+    const { session, account } = await staffOf(ctx);
+    const c = await cases.find(ctx.params.ref!);
+    if (!c) throw new PublicError(404, 'not_found', 'no such case');
+    await o.audit.append({ type: 'staff.viewedCase', actor: account.id, caseRef: c.ref });
+    const timeline = [...(await o.audit.list({ journey: c.journeyRef })), ...(await o.audit.list({ caseRef: c.ref }))]
+      .sort((a, b) => a.seq - b.seq)
+      .filter((e, i, all) => all.findIndex((x) => x.seq === e.seq) === i)
+      .map((e) => ({ at: e.at, type: e.type, actor: e.actor ?? '', reason: typeof e.data?.reason === 'string' ? e.data.reason : '' }));
+    o.views.render(
+      ctx,
+      'support/staff-case',
+      {
+        signedInAs: { name: account.name, role: account.role },
+        supportCase: { ...summary(c), requested: c.requested.join(' or '), stage: c.stage, journeyRef: c.journeyRef, createdAt: new Date(c.createdAt).toISOString(), outcome: c.outcome ?? '', escalations: c.escalations.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), notes: c.notes.map((n) => ({ ...n, at: new Date(n.at).toISOString() })), citizen: c.citizen ?? {} },
+        timeline,
+        can: Object.fromEntries((['note', 'escalate', 'resolve', 'assign', 'reopen'] as const).map((a) => [a, may(account, a, c)])),
+        outcomes: [...RESOLUTION_OUTCOMES],
+        csrfToken: session.csrf,
+      },
+      { locale: resolveLocale(ctx) },
+    );
+  });
+
+  router.post('/support/staff/cases/:ref/:action', signInNeeded, forms, async (ctx) => {
+    const { session, account } = await staffOf(ctx);
+    checkStaffCsrf(ctx, session);
+    const action = ctx.params.action as Action;
+    if (!['note', 'escalate', 'resolve', 'assign', 'reopen'].includes(action)) throw new PublicError(404, 'not_found', 'no such action');
+    const c = await cases.find(ctx.params.ref!);
+    if (!c) throw new PublicError(404, 'not_found', 'no such case');
+    if (!may(account, action, c)) return refuse(ctx, account, action, c.ref);
+    const body = ctx.request.body as Record<string, string | undefined>;
+    const text = (name: string, max: number) => String(body[name] ?? '').trim().slice(0, max);
+    const now = o.now();
+    let data: Record<string, string> = {};
+    switch (action) {
+      case 'note': {
+        const note = text('note', 2000);
+        if (!note) throw new PublicError(400, 'bad_request', 'empty note');
+        await cases.update(c.ref, (x) => ({ ...x, status: x.status === 'open' ? 'in_progress' : x.status, notes: [...x.notes, { by: account.name, at: now, text: note }] }));
+        break;
+      }
+      case 'escalate': {
+        const to = body.to === 'idp' || body.to === 'service' ? body.to : undefined;
+        const whom = text('whom', 120);
+        if (!to || !whom) throw new PublicError(400, 'bad_request', 'escalation needs to (idp|service) and whom');
+        await cases.update(c.ref, (x) => ({ ...x, status: 'escalated', escalations: [...x.escalations, { to, whom, by: account.name, at: now }] }));
+        data = { to };
+        break;
+      }
+      case 'assign': {
+        const target = await staff.account(text('staff', 64));
+        if (!target) throw new PublicError(400, 'bad_request', 'no such staff member');
+        await cases.update(c.ref, (x) => ({ ...x, assignee: target.id, status: x.status === 'open' ? 'in_progress' : x.status }));
+        data = { to: target.id };
+        break;
+      }
+      case 'resolve': {
+        const outcome = body.outcome as ResolutionOutcome;
+        if (!RESOLUTION_OUTCOMES.includes(outcome)) throw new PublicError(400, 'bad_request', 'unknown outcome');
+        await cases.resolve(c.ref, outcome, account.id);
+        o.metrics?.caseResolved(outcome);
+        data = { outcome };
+        break;
+      }
+      case 'reopen':
+        await cases.reopen(c.ref);
+        break;
+    }
+    await o.audit.append({ type: `staff.${action}`, actor: account.id, caseRef: c.ref, data });
+    ctx.status = 303;
+    ctx.redirect(`/support/staff/cases/${c.ref}`);
+  });
+
+  router.get('/support/staff/audit', signInNeeded, async (ctx) => {
+    const { account } = await staffOf(ctx);
+    if (!may(account, 'verify_audit')) return refuse(ctx, account, 'verify_audit');
+    const result = await o.audit.verify();
+    await o.audit.append({ type: 'staff.verifiedAudit', actor: account.id, data: { ok: result.ok, count: result.count } });
+    o.views.render(ctx, 'support/staff-audit', { signedInAs: { name: account.name, role: account.role }, result: result.ok ? { ok: true, count: result.count } : { ok: false, count: result.count, brokenAt: result.brokenAt, reason: result.reason } }, { locale: resolveLocale(ctx) });
+  });
+
+  // A staff member who is not signed in is sent to sign in; keep that out of the error page.
+  class SignInNeeded extends Error {}
+
+  return {
+    cases,
+    staff,
+    journeySupport,
+    router,
+    purgeExpired: () => cases.purgeExpired(),
+    startPurgeJob(intervalMs = 3600_000) {
+      const timer = setInterval(() => void cases.purgeExpired().catch(() => undefined), intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
+}
