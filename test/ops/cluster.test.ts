@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.js';
 import { startFederation, type Federation } from '../support/federation.js';
 import { Citizen } from '../support/citizen.js';
+import { StaffMember } from '../support-flows/staff-driver.js';
 
 describe('whole journeys on a Redis Cluster with two broker instances', () => {
   let cluster: RedisClusterHandle;
@@ -33,6 +34,25 @@ describe('whole journeys on a Redis Cluster with two broker instances', () => {
     }
     expect(subjects[0]).toBe(subjects[2]);
     expect(subjects[0]).not.toBe(subjects[1]);
+  });
+
+  it('the support path: a case opened through one instance is found and resolved by staff through the other', async () => {
+    const citizen = new Citizen(fed, { alternate: true });
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.verifyWith('civic-id', 'priya');
+    await citizen.consent('cancel');
+    await citizen.press('help');
+    await citizen.press('help', { step: 'open', contact: '07700 900999' });
+    const ref = citizen.html.match(/Your case reference is <strong>([0-9A-Z-]+)<\/strong>/)![1]!;
+    const { url } = await fed.brokers[0]!.support.staff.invite('Cluster Supervisor', 'supervisor');
+    const staff = new StaffMember(fed.brokerUrls[1]!, fed.issuer);
+    expect((await staff.enrol(url)).status).toBe(303);
+    expect((await staff.signIn()).response.status).toBe(303);
+    expect((await staff.page('/support/staff')).html).toContain(ref);
+    expect((await staff.act(ref, 'resolve', { outcome: 'advised_other_ways' })).status).toBe(303);
+    const resolved = await fed.brokers[0]!.support.cases.find(ref);
+    expect(resolved).toMatchObject({ status: 'resolved', outcome: 'advised_other_ways' });
+    expect(resolved?.citizen).toBeUndefined();
   });
 
   it('a failed journey reaches the service with its reference, and the audit chain verifies', async () => {

@@ -129,6 +129,22 @@ describe('support and disputes', () => {
     expect(JSON.stringify(trail)).not.toContain(CONTACT);
   });
 
+  it('the status page and the staff console are in Welsh too', async () => {
+    const { ref } = await citizenOpensCase();
+    const browser = new BrowserClient();
+    const form = await getText(await browser.fetch(`${base}/support/case?lang=cy`));
+    expect(form).toContain('Gwirio eich achos cymorth');
+    const answer = await getText(await browser.submitForm(form, `${base}/support/case`, { formSelector: 'lookup-form', fields: { reference: ref } }));
+    expect(answer).toContain('lang="cy"');
+    expect(answer).toContain('Ar agor');
+    const supervisor = await staffWithRole('supervisor', 'Welsh Reader');
+    for (const path of ['/support/staff?lang=cy', `/support/staff/cases/${ref}`, '/support/staff/sign-in']) {
+      const page = await supervisor.page(path);
+      expect(page.status, path).toBe(200);
+      expect(page.html, path).toContain('lang="cy"');
+    }
+  });
+
   it('each role: every action it may not take answers 403 and is audited', async () => {
     const { ref } = await citizenOpensCase();
     const agent = await staffWithRole('agent');
