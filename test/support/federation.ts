@@ -32,6 +32,8 @@ export interface FederationOptions {
   matchingUrl?: string;
   /** The brokers' signing keys (private JWKs, the first signs). Default: the development key. */
   signingKeys?: Record<string, unknown>[];
+  /** Host name in the issuer URL. Default 127.0.0.1; browsers need 'localhost' for passkeys (an IP address is no WebAuthn RP ID). */
+  issuerHost?: string;
   /** Where the broker's clock starts (default: now). The clock moves only when the test moves it. */
   clockStart?: Date;
 }
@@ -75,7 +77,7 @@ export async function startFederation(options: FederationOptions = {}): Promise<
   const clock: TestClock = { now: () => nowMs, advance: (ms) => void (nowMs += ms) };
 
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
-  const issuer = `http://127.0.0.1:${ports[0]}`;
+  const issuer = `http://${options.issuerHost ?? '127.0.0.1'}:${ports[0]}`;
   const councilMatching = options.matchingUrl ? { matching: { url: options.matchingUrl, timeout_ms: 2000, extra_attribute: 'ni_number', account_creation: false } } : { matching: undefined };
   const base = testPolicies({
     ...options.policyChanges,

@@ -4,6 +4,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
@@ -52,7 +53,8 @@ const STAFF_COOKIE = 'idb_staff';
 const CITIZEN_CSRF_COOKIE = 'idb_case_csrf';
 const require = createRequire(import.meta.url);
 const SCRIPTS: Record<string, () => string> = {
-  'simplewebauthn-browser.js': () => readFileSync(require.resolve('@simplewebauthn/browser/dist/bundle/index.umd.min.js'), 'utf8'),
+  // The package exports only its modules; its browser bundle sits beside them.
+  'simplewebauthn-browser.js': () => readFileSync(join(dirname(require.resolve('@simplewebauthn/browser')), '../dist/bundle/index.umd.min.js'), 'utf8'),
   'staff-passkey.js': () => readFileSync(new URL('./public/staff-passkey.js', import.meta.url), 'utf8'),
 };
 

@@ -1,0 +1,92 @@
+/**
+ * Staff journeys in real Chromium with a WebAuthn virtual authenticator (Chrome DevTools
+ * Protocol): enrol from an invite, sign in with the passkey, find, escalate and resolve a
+ * case; an agent is refused a supervisor's action. axe on every page reached.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startFederation, type Federation } from '../support/federation.js';
+import { Citizen } from '../support/citizen.js';
+import { addVirtualAuthenticator, axe, launchChromium, newContext, screenshot } from './chromium.js';
+
+describe('the staff console in Chromium', () => {
+  let fed: Federation;
+  let browser: Browser;
+  let ref: string;
+  beforeAll(async () => {
+    fed = await startFederation({ idps: ['civic-id'], issuerHost: 'localhost' });
+    browser = await launchChromium();
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.verifyWith('civic-id', 'priya');
+    await citizen.consent('cancel');
+    await citizen.press('help');
+    await citizen.press('help', { step: 'open', description: 'Stuck at the last step' });
+    ref = citizen.html.match(/Your case reference is <strong>([0-9A-Z-]+)<\/strong>/)![1]!;
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await fed?.close();
+  });
+
+  async function check(page: Page, name: string) {
+    await screenshot(page, name);
+    const violations = await axe(page);
+    expect(violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`), name).toEqual([]);
+  }
+
+  async function enrolAndSignIn(role: 'supervisor' | 'agent', name: string) {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await addVirtualAuthenticator(page);
+
+    const { url } = await fed.brokers[0]!.support.staff.invite(name, role);
+    await page.goto(url);
+    await check(page, `staff-enrol-${role}`);
+    await page.click('#passkey-button');
+    await page.waitForURL(/\/support\/staff\/sign-in\?enrolled=1$/);
+    await check(page, `staff-sign-in-${role}`);
+    await page.click('#passkey-button');
+    await page.waitForURL(/\/support\/staff$/);
+    return { context, page };
+  }
+
+  it('a supervisor enrols a passkey, signs in, finds the case, escalates and resolves it', async () => {
+    const { context, page } = await enrolAndSignIn('supervisor', 'Sam Supervisor');
+    try {
+      await check(page, 'staff-queue');
+      await page.click(`a:has-text("${ref}")`);
+      await page.waitForURL(new RegExp(`/support/staff/cases/${ref}$`));
+      await check(page, 'staff-case');
+      expect(await page.textContent('main')).toContain('Stuck at the last step');
+      await page.selectOption('#to', 'idp');
+      await page.fill('#whom', 'Civic ID service desk, ticket 7781');
+      await page.click('#escalate-form button');
+      await page.waitForLoadState();
+      expect(await page.textContent('main')).toContain('Civic ID service desk, ticket 7781');
+      await page.selectOption('#outcome', 'verified_another_way');
+      await page.click('#resolve-form button');
+      await page.waitForLoadState();
+      expect(await page.textContent('main')).toContain('Resolved');
+      await check(page, 'staff-case-resolved');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('an agent is refused a supervisor\'s action (assigning a case), and the refusal is audited', async () => {
+    const { context, page } = await enrolAndSignIn('agent', 'Alex Agent');
+    try {
+      await page.goto(`${fed.issuer}/support/staff/cases/${ref}`);
+      expect(await page.$('#assign-form')).toBeNull();
+      const csrf = await page.getAttribute('form[action="/support/staff/sign-out"] input[name=csrf]', 'value');
+      const response = await page.request.post(`${fed.issuer}/support/staff/cases/${ref}/assign`, { form: { csrf: csrf!, staff: 'someone' } });
+      expect(response.status()).toBe(403);
+      await page.setContent(await response.text());
+      const denied = (await fed.brokers[0]!.audit.list({ caseRef: ref })).filter((e) => e.type === 'staff.denied');
+      expect(denied.at(-1)?.data).toMatchObject({ action: 'assign', role: 'agent' });
+    } finally {
+      await context.close();
+    }
+  });
+});
