@@ -100,6 +100,29 @@ export interface PageModels {
     csrfToken: string;
   };
   'support/staff-audit': { signedInAs: StaffIdentity; result: { ok: boolean; count: number; brokenAt?: number; reason?: string } };
+  /** After the citizen asked for help: the case reference and what happens next. */
+  'case-created': {
+    reference: string;
+    service?: { name: string };
+    /** Where the citizen can check the case later (e.g. '/support/case'). */
+    statusHref?: string;
+    /** POST form: back to the service. */
+    returnAction?: string;
+    csrfToken?: string;
+  };
+  /** A case looked up by its reference: its status and the next step. */
+  'case-status': {
+    reference: string;
+    status?: 'open' | 'in_progress' | 'escalated' | 'resolved' | 'closed';
+    /** Overrides the standard next step for the status; already public-safe. */
+    nextStep?: string;
+    service?: { name: string };
+    /** Already formatted for the locale. */
+    updatedAt?: string;
+    /** Link to look up another case. */
+    lookupHref?: string;
+    csrfToken?: string;
+  };
   error: {
     status: number;
     errorId: string;

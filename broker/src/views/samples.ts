@@ -51,6 +51,21 @@ export const samples: Array<[string, PageName, PageModels[PageName]]> = [
   ['extra-required', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', error: 'required', formAction: '/journey/u/extra', csrfToken: 'c' }],
   ['extra-invalid', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', value: 'AB12', error: 'invalid_format', formAction: '/journey/u/extra', csrfToken: 'c' }],
   ['case-create', 'case-create', { service: { name: 'Pay your council tax' }, journeyRef: 'K7QM-2XPD-9RTB-H', formAction: '/journey/u/help', backHref: '/journey/u/failure', csrfToken: 'c' }],
+  ['picker-count', 'picker', {
+    service: { name: 'Register to vote' },
+    level: { summary: 'Cl.P1', confidenceName: 'Low identity confidence' },
+    providers: [{ id: 'community-vouch', name: 'Community Vouch', organisationType: 'not-for-profit', hints: ['Someone who has known you for 2 years'], available: true }],
+    formAction: '/journey/u/provider',
+    cannotUseHref: '/journey/u/other-ways',
+    unavailableCount: 2,
+    csrfToken: 'c',
+  }],
+  ['case-created', 'case-created', { reference: 'K7QM-2XPD-9RTB', service: { name: 'Pay your council tax' }, statusHref: '/support/case', returnAction: '/journey/u/return', csrfToken: 'c' }],
+  ['case-created-minimal', 'case-created', { reference: 'K7QM-2XPD-9RTB', returnAction: '/journey/u/return' }],
+  ...(['open', 'in_progress', 'escalated', 'resolved', 'closed'] as const).map((status): [string, PageName, PageModels[PageName]] => [`case-status-${status}`, 'case-status', {
+    reference: 'K7QM-2XPD-9RTB', status, service: { name: 'Pay your council tax' }, updatedAt: '23 November 2026', lookupHref: '/support/case',
+  }]),
+  ['case-status-next-step', 'case-status', { reference: 'K7QM-2XPD-9RTB', nextStep: 'Call the council on 0300 123 4567.' }],
   ['performance', 'performance', { hours: 24, rows: [
     { name: 'Civic ID', succeeded: 2, failed: 1, total: 3, rate: 67, byReason: { level_not_met: 1 } },
     { name: 'Community Vouch', succeeded: 0, failed: 0, total: 0, rate: null, byReason: {} },
