@@ -1,0 +1,190 @@
+/**
+ * The citizen journeys that do not go straight through, in real Chromium: cancel at consent,
+ * a level not met, no match after one more detail then a support case looked up by its
+ * reference, and "I cannot use any of these". Also the main journey with the keyboard alone,
+ * and focus moving to the error summary. axe on every page, screenshots of every state.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startExampleService } from '../../relying-party-sdk/examples/council-tax/app.js';
+import { startFederation, type Federation } from '../support/federation.js';
+import { freePort } from '../support/ports.js';
+import { axe, launchChromium, newContext, screenshot } from './chromium.js';
+
+describe('ways forward in Chromium', () => {
+  let fed: Federation;
+  let service: { url: string; close(): Promise<void> };
+  let browser: Browser;
+  let base: string;
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    fed = await startFederation({
+      idps: ['civic-id', 'swift-verify'],
+      matchingUrl: `${base}/matching`,
+      policyChanges: { rps: { 'example-council-tax': { redirect_uris: [`${base}/callback`] } } },
+    });
+    service = await startExampleService({ port, host: '127.0.0.1', brokerIssuer: fed.issuer, baseUrl: base });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+    await fed?.close();
+  });
+
+  async function check(page: Page, name: string) {
+    await screenshot(page, name);
+    const violations = await axe(page);
+    expect(violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`), name).toEqual([]);
+  }
+
+  async function withPage(fn: (page: Page) => Promise<void>) {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    try {
+      await fn(page);
+    } finally {
+      await context.close();
+    }
+  }
+
+  async function toConsent(page: Page, username: string, idp = 'civic-id') {
+    await page.goto(`${base}/`);
+    await page.click('text=Start now');
+    await page.waitForURL(/\/journey\/[^/]+$/);
+    await page.check(`input[name=provider][value=${idp}]`);
+    await page.click('button:has-text("Continue")');
+    await page.waitForURL(new RegExp(`^${fed.idps[idp]!.url}`));
+    await page.fill('input[name=username]', username);
+    await page.fill('input[name=password]', 'demo-password');
+    await page.click('button[type=submit]');
+    await page.waitForLoadState();
+    await page.fill('input[name=code]', (await page.textContent('[data-testid=demo-code]'))!.trim());
+    await page.click('button[type=submit]');
+    await page.waitForLoadState();
+  }
+
+  it('cancel at consent: nothing is shared, and the service shows its other ways', async () => {
+    await withPage(async (page) => {
+      await toConsent(page, 'margaret');
+      await page.click('button:has-text("Do not share")');
+      await page.waitForURL(/\/failure$/);
+      await check(page, 'failure-cancelled');
+      await page.click('#return-form button');
+      await page.waitForURL(/\/callback\?error=access_denied/);
+      expect(await page.textContent('main')).toContain('You chose not to share your details');
+      await check(page, 'service-cancelled');
+    });
+  });
+
+  it('a level not met is refused with a way forward to another provider', async () => {
+    fed.idps['civic-id']!.switches = { fail: 'lower-level', delayMs: 0 };
+    try {
+      await withPage(async (page) => {
+        await toConsent(page, 'margaret');
+        await page.waitForURL(/\/failure$/);
+        expect(await page.textContent('h1')).toContain('could not be checked thoroughly enough');
+        await check(page, 'failure-level-not-met');
+        await page.click('#another-form button');
+        await page.waitForURL(/\/journey\/[^/]+$/);
+        expect(await page.textContent('h1')).toContain('Choose how to prove your identity');
+      });
+    } finally {
+      fed.idps['civic-id']!.switches = { fail: 'none', delayMs: 0 };
+    }
+  });
+
+  it('no match, one more detail (with focus on the error summary after a mistake), still no match, a case opened and looked up', async () => {
+    await withPage(async (page) => {
+      await toConsent(page, 'priya');
+      await page.click('button:has-text("Share and continue")');
+      await page.waitForURL(/\/extra$/);
+      await check(page, 'extra-attribute');
+      await page.fill('#value', 'not a number');
+      await page.click('#extra-form button:has-text("Continue")');
+      await page.waitForLoadState();
+      expect(await page.evaluate(() => document.activeElement?.classList.contains('govuk-error-summary'))).toBe(true);
+      await check(page, 'extra-attribute-error');
+      await page.fill('#value', 'QQ 11 22 33 A');
+      await page.click('#extra-form button:has-text("Continue")');
+      await page.waitForURL(/\/failure$/);
+      await check(page, 'failure-no-match');
+      await page.click('#help-form button');
+      await page.waitForLoadState();
+      await check(page, 'case-create');
+      await page.fill('#description', 'I moved house last year');
+      await page.click('#help-form button');
+      await page.waitForURL(/\/failure$/);
+      const ref = (await page.textContent('.govuk-panel strong'))!.trim();
+      expect(ref).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]$/);
+      await check(page, 'failure-with-case');
+      await page.click('a:has-text("check your case")');
+      await page.waitForURL(/\/support\/case$/);
+      await check(page, 'case-lookup');
+      await page.fill('#reference', ref);
+      await page.click('#lookup-form button');
+      await page.waitForLoadState();
+      expect(await page.textContent('main')).toContain(`Case ${ref}`);
+      await check(page, 'case-status');
+    });
+  });
+
+  it('"I cannot use any of these" reaches the service\'s other ways at once', async () => {
+    await withPage(async (page) => {
+      await page.goto(`${base}/`);
+      await page.click('text=Start now');
+      await page.waitForURL(/\/journey\/[^/]+$/);
+      await page.click('a:has-text("I cannot use any of these")');
+      await page.waitForURL(/\/other-ways$/);
+      expect(await page.textContent('main')).toContain('0300 123 4567');
+      await check(page, 'other-ways');
+      await page.click('#return-form button');
+      await page.waitForURL(/\/callback\?error=access_denied/);
+      expect(await page.textContent('main')).toContain('You told us you cannot use any of the ways to prove your identity online');
+    });
+  });
+
+  it('the main journey with the keyboard alone (Tab, Shift+Tab, Enter, Space)', async () => {
+    await withPage(async (page) => {
+      const focused = () => page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return el ? `${el.tagName.toLowerCase()}#${el.id}[${el.getAttribute('name') ?? ''}] ${(el.textContent ?? '').trim().slice(0, 40)}` : '';
+      });
+      async function tabTo(match: RegExp, max = 40) {
+        for (let i = 0; i < max; i++) {
+          await page.keyboard.press('Tab');
+          if (match.test(await focused())) return;
+        }
+        throw new Error(`never reached ${match} with Tab (last: ${await focused()})`);
+      }
+      await page.goto(`${base}/`);
+      await tabTo(/Start now/);
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/\/journey\/[^/]+$/);
+      await tabTo(/^input#provider\[provider\]/);
+      await page.keyboard.press('Space');
+      await tabTo(/^button.*Continue/);
+      await page.keyboard.press('Shift+Tab');
+      expect(await focused()).toMatch(/remember/);
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(new RegExp(`^${fed.idps['civic-id']!.url}`));
+      await tabTo(/\[username\]/);
+      await page.keyboard.type('margaret');
+      await tabTo(/\[password\]/);
+      await page.keyboard.type('demo-password');
+      await page.keyboard.press('Enter');
+      await page.waitForLoadState();
+      const code = (await page.textContent('[data-testid=demo-code]'))!.trim();
+      await tabTo(/\[code\]/);
+      await page.keyboard.type(code);
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/\/consent$/);
+      await tabTo(/Share and continue/);
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/\/callback\?/);
+      expect(await page.textContent('main')).toContain('CT-100234');
+    });
+  });
+});
