@@ -3,7 +3,7 @@
  * axe-core finds no WCAG 2.2 A/AA violation, the browser reports no CSP violation, and the
  * GOV.UK Frontend JavaScript (progressive enhancement) loads and starts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import Koa from 'koa';
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,9 @@ import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { freePort } from '../../../test/support/ports.js';
 import { createViews, type Locale } from './index.js';
-import { samples } from './samples.js';
+import { citizenSupportSamples, samples as pageSamples } from './samples.js';
+
+const samples = [...pageSamples, ...citizenSupportSamples];
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -54,9 +56,10 @@ afterAll(async () => {
 });
 
 describe('pages in Chromium', () => {
-  it.each(samples.flatMap(([name]) => (['en', 'cy'] as Locale[]).map((l) => [name, l] as const)))(
+  // Up to five pages at a time (vitest's maxConcurrency), each in its own tab of one browser profile.
+  it.concurrent.for(samples.flatMap(([name]) => (['en', 'cy'] as Locale[]).map((l) => [name, l] as const)))(
     '%s in %s: no axe violation, no CSP violation, GOV.UK Frontend started',
-    async (name, locale) => {
+    async ([name, locale], { expect }) => {
       const page = await context.newPage();
       const problems: string[] = [];
       page.on('console', (m) => {

@@ -86,3 +86,43 @@ export const samples: Array<[string, PageName, PageModels[PageName]]> = [
   } as PageModels['failure']]),
   ...(['bad_request', 'not_found', 'session_expired', 'server_error', 'too_many_requests'] as const).map((title): [string, PageName, PageModels[PageName]] => [`error-${title}`, 'error', { status: 400, errorId: 'e-1', title, detail: 'redirect_uri did not match', startAgainHref: '/' }]),
 ];
+
+const staff = { name: 'Aled Jones', role: 'supervisor' };
+const caseSummary = { ref: 'K7QM-2XPD-9RTB', status: 'escalated', service: 'Pay your council tax', idp: 'Civic ID', reason: 'no_match', ageDays: 3, overdue: true, assignee: 'agent-1' };
+
+/** The support pages (owned by the support part, rendered through this module): every state, for the message and escaping checks. */
+export const supportSamples: Array<[string, PageName, PageModels[PageName]]> = [
+  ['support-lookup', 'support/case-lookup', { csrfToken: 'c' }],
+  ['support-lookup-required', 'support/case-lookup', { csrfToken: 'c', error: 'required' }],
+  ['support-lookup-not-found', 'support/case-lookup', { csrfToken: 'c', error: 'not_found', value: 'ABCD' }],
+  ...(['open', 'in_progress', 'escalated', 'resolved'] as const).map((status): [string, PageName, PageModels[PageName]] => [`support-lookup-${status}`, 'support/case-lookup', {
+    csrfToken: 'c', found: { ref: 'K7QM-2XPD-9RTB', status, service: 'Pay your council tax', updatedAt: '2026-11-23T08:00:00.000Z' },
+  }]),
+  ['support-sign-in', 'support/staff-sign-in', { optionsJson: '{}', error: 'not_verified', signedOut: true, enrolled: true }],
+  ['support-enrol', 'support/staff-enrol', { name: 'Aled Jones', role: 'agent', optionsJson: '{}', formAction: '/support/staff/enrol/t' }],
+  ['support-forbidden', 'support/staff-forbidden', { action: 'resolve', signedInAs: staff }],
+  ['support-queue', 'support/staff-queue', {
+    signedInAs: staff, cases: [caseSummary, { ...caseSummary, ref: 'AAAA-BBBB-CCCC', status: 'open', overdue: false, idp: '' }],
+    filters: { service: '', idp: '', reason: '' }, services: [{ value: 'example-council-tax', text: 'Pay your council tax' }], idps: [{ value: 'civic-id', text: 'Civic ID' }], csrfToken: 'c', canVerifyAudit: true,
+  }],
+  ['support-queue-empty', 'support/staff-queue', { signedInAs: staff, cases: [], filters: { service: '', idp: '', reason: '' }, services: [], idps: [], csrfToken: 'c', canVerifyAudit: false }],
+  ...(['open', 'resolved'] as const).map((status): [string, PageName, PageModels[PageName]] => [`support-case-${status}`, 'support/staff-case', {
+    signedInAs: staff,
+    supportCase: {
+      ...caseSummary, status, requested: 'Cl.Cm.P2', stage: 'matching', journeyRef: 'J-1', createdAt: '2026-11-20T10:00:00Z', outcome: status === 'resolved' ? 'matched_by_service' : '',
+      escalations: [{ to: 'service', whom: 'Council IT desk #42', by: 'agent-1', at: '2026-11-21T10:00:00Z' }, { to: 'idp', whom: 'Civic ID support', by: 'agent-1', at: '2026-11-21T11:00:00Z' }],
+      notes: [{ by: 'agent-1', at: '2026-11-21T09:00:00Z', text: 'Asked the council to check the old address.' }],
+      citizen: { description: 'It said no record', contact: '07700 900123' },
+    },
+    timeline: [{ at: '2026-11-20T10:00:00Z', type: 'case.opened', actor: 'citizen', reason: 'no_match' }],
+    can: { note: true, escalate: true, assign: true, resolve: true, reopen: true },
+    outcomes: ['verified_another_way', 'matched_by_service', 'provider_fixed', 'service_fixed', 'advised_other_ways', 'no_response', 'duplicate'],
+    csrfToken: 'c',
+  }]),
+  ['support-audit-ok', 'support/staff-audit', { signedInAs: staff, result: { ok: true, count: 12 } }],
+  ['support-audit-broken', 'support/staff-audit', { signedInAs: { name: 'Ceri', role: 'auditor' }, result: { ok: false, count: 12, brokenAt: 7, reason: 'hash mismatch' } }],
+  ['support-audit-agent', 'support/staff-audit', { signedInAs: { name: 'Dai', role: 'agent' }, result: { ok: true, count: 0 } }],
+];
+
+/** Pages a citizen sees: checked in Chromium as well. */
+export const citizenSupportSamples = supportSamples.filter(([name]) => name.startsWith('support-lookup'));

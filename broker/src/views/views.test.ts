@@ -3,7 +3,9 @@ import Koa from 'koa';
 import type { Server } from 'node:http';
 import { freePort } from '../../../test/support/ports.js';
 import { createViews, messages, resolveLocale, type Locale } from './index.js';
-import { samples } from './samples.js';
+import { samples as pageSamples, supportSamples } from './samples.js';
+
+const samples = [...pageSamples, ...supportSamples];
 
 const views = createViews({ strict: true });
 let server: Server;
