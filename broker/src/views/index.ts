@@ -2,7 +2,7 @@
  * The broker's pages, on the GOV.UK Design System (govuk-frontend + nunjucks), in English
  * and Welsh. Every page gets a strict CSP with a fresh nonce, no-referrer, no-store.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
@@ -18,6 +18,14 @@ export const LOCALES: readonly Locale[] = ['en', 'cy'];
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const govukDist = resolve(dirname(require.resolve('govuk-frontend/package.json')), 'dist');
+const govukVersion = (JSON.parse(readFileSync(require.resolve('govuk-frontend/package.json'), 'utf8')) as { version: string }).version;
+/**
+ * Changes whenever the assets can change (a new govuk-frontend, a new init module). Pages ask for
+ * the stylesheet and the init module with ?v=<this>, so those may be cached for a year; a font whose
+ * name carries a content hash likewise. Anything else is cached for a day.
+ */
+export const ASSET_VERSION = createHash('sha256').update(govukVersion).update(readFileSync(join(here, 'public/init.js'))).digest('hex').slice(0, 12);
+const HASHED_NAME = /-[0-9a-f]{10}-v\d+\.woff2?$/;
 
 type Messages = Record<string, string>;
 export const messages: Record<Locale, Messages> = {
@@ -86,7 +94,8 @@ export function createViews(options: ViewsOptions = {}): Views {
       const file = join(root, rel);
       if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) continue;
       ctx.type = type;
-      ctx.set('Cache-Control', 'public, max-age=86400');
+      const fixed = ctx.query.v === ASSET_VERSION || HASHED_NAME.test(rel);
+      ctx.set('Cache-Control', fixed ? 'public, max-age=31536000, immutable' : 'public, max-age=86400');
       ctx.set('X-Content-Type-Options', 'nosniff');
       ctx.body = createReadStream(file);
       return;
@@ -108,6 +117,7 @@ export function createViews(options: ViewsOptions = {}): Views {
         htmlLang: locale,
         cspNonce: nonce,
         assetPath,
+        assetVersion: ASSET_VERSION,
         langLinks: LOCALES.map((l) => ({ locale: l, href: languageHref(ctx, l), current: l === locale })),
         pageModel: model,
       });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Koa from 'koa';
 import type { Server } from 'node:http';
 import { freePort } from '../../../test/support/ports.js';
-import { createViews, messages, resolveLocale, type Locale } from './index.js';
+import { ASSET_VERSION, createViews, messages, resolveLocale, type Locale } from './index.js';
 import { samples as pageSamples, supportSamples } from './samples.js';
 
 const samples = [...pageSamples, ...supportSamples];
@@ -41,6 +41,44 @@ describe('broker pages', () => {
     const html = await response.text();
     expect(html).toContain(`lang="${locale}"`);
     expect(html).not.toMatch(/\b(picker|consent|failure|error|common|extra|attribute|other_ways)\.[a-z_]+\b(?![^<]*>)/);
+  });
+
+  it('picks the locale from ?lang, then the cookie, then the journey\'s ui_locales, then English', async () => {
+    const app = new Koa();
+    app.use((ctx) => {
+      ctx.body = resolveLocale(ctx, typeof ctx.query.ui === 'string' ? ctx.query.ui : undefined);
+    });
+    const port = await freePort();
+    const s = app.listen(port, '127.0.0.1');
+    try {
+      const ask = async (query: string, cookie?: string) => {
+        const r = await fetch(`http://127.0.0.1:${port}/?${query}`, { headers: cookie ? { cookie } : {} });
+        return { locale: await r.text(), setCookie: r.headers.get('set-cookie') };
+      };
+      expect(await ask('lang=cy', 'lang=en')).toMatchObject({ locale: 'cy' });
+      expect((await ask('lang=cy')).setCookie).toMatch(/^lang=cy; path=\/;.*samesite=lax; httponly/i);
+      expect(await ask('ui=cy', 'lang=en')).toEqual({ locale: 'en', setCookie: null });
+      expect(await ask('lang=fr&ui=cy-GB%20en')).toEqual({ locale: 'cy', setCookie: null });
+      expect(await ask('ui=fr%20en-GB')).toMatchObject({ locale: 'en' });
+      expect(await ask('ui=fr', 'lang=xx')).toMatchObject({ locale: 'en' });
+    } finally {
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+
+  it('outside strict mode a missing Welsh message falls back to English, then to the key', () => {
+    const lenient = createViews({ strict: false });
+    const key = Object.keys(messages.en).find((k) => k === 'consent.approve')!;
+    const saved = messages.cy[key]!;
+    delete messages.cy[key];
+    try {
+      expect(lenient.t('cy', key)).toBe('Share and continue');
+      expect(() => views.t('cy', key)).toThrow(/no cy message/);
+    } finally {
+      messages.cy[key] = saved;
+    }
+    expect(lenient.t('cy', 'no.such.key')).toBe('no.such.key');
+    expect(views.t('cy', 'common.return_to_service', { service: 'Cofrestru i bleidleisio' })).toBe('Mynd yn ôl i Cofrestru i bleidleisio');
   });
 
   it('a missing message fails loudly in strict mode', () => {
@@ -112,6 +150,21 @@ describe('broker pages', () => {
     expect(await again.text()).toContain('lang="cy"');
   });
 
+  it('caches versioned and content-hashed assets for a year, anything else for a day', async () => {
+    const page = await (await get('/consent')).text();
+    const cssHref = page.match(/href="(\/assets\/govuk-frontend\.min\.css\?v=[0-9a-f]+)"/)![1]!;
+    expect(cssHref).toContain(`v=${ASSET_VERSION}`);
+    expect((await get(cssHref)).headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await get('/assets/govuk-frontend.min.css?v=stale')).headers.get('cache-control')).toBe('public, max-age=86400');
+    expect((await get('/assets/govuk-frontend.min.css')).headers.get('cache-control')).toBe('public, max-age=86400');
+    const css = await (await get(cssHref)).text();
+    const font = css.match(/url\(\/assets\/fonts\/([^)]+\.woff2)\)/)?.[1] ?? css.match(/fonts\/([a-z]+-[0-9a-f]{10}-v\d+\.woff2)/)![1]!;
+    const fontResponse = await get(`/assets/fonts/${font}`);
+    expect(fontResponse.status).toBe(200);
+    expect(fontResponse.headers.get('content-type')).toBe('font/woff2');
+    expect(fontResponse.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  });
+
   it('serves the GOV.UK Frontend assets', async () => {
     const css = await get('/assets/govuk-frontend.min.css');
     expect(css.status).toBe(200);
@@ -124,7 +177,7 @@ describe('broker pages', () => {
     const page = await (await get('/consent')).text();
     // The only script elements: GOV.UK's one-line js-enabled class switch and the external init module, both with the nonce.
     expect(page.match(/<script[^>]*>/g)).toHaveLength(2);
-    expect(page).toMatch(/<script type="module" nonce="[^"]+" src="\/assets\/init.js"><\/script>/);
+    expect(page).toMatch(/<script type="module" nonce="[^"]+" src="\/assets\/init.js\?v=[0-9a-f]{12}"><\/script>/);
     expect(page).not.toMatch(/\sstyle="/);
   });
 });
