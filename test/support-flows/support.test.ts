@@ -127,6 +127,10 @@ describe('support and disputes', () => {
     const trail = await fed.brokers[0]!.audit.list({ caseRef: ref });
     expect(trail.map((e) => e.type)).toEqual(expect.arrayContaining(['case.opened', 'staff.viewedCase', 'staff.escalate', 'staff.resolve']));
     expect(JSON.stringify(trail)).not.toContain(CONTACT);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/broker_cases_opened_total\{service="example-council-tax"\} [1-9]/);
+    expect(metrics).toMatch(/broker_cases_resolved_total\{outcome="advised_other_ways"\} 1/);
+    expect(metrics).not.toContain(CONTACT);
   });
 
   it('the status page and the staff console are in Welsh too', async () => {
