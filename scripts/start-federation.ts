@@ -61,7 +61,15 @@ console.log(`    margaret  matches the council's records`);
 console.log(`    dylan     matches only after giving his National Insurance number QQ 12 34 56 C`);
 console.log(`    priya     is not in the council's records`);
 console.log(`    sam       has no documents or credit history: reaches P1 only`);
-console.log(`  A second sign-in step shows its one-time code on the page (demo only).\n${line}\n`);
+console.log(`  A second sign-in step shows its one-time code on the page (demo only).`);
+// Support staff: with the in-memory store no other process can reach this federation's data,
+// so a one-time enrolment link for a demo supervisor is printed here (with REDIS_URL set,
+// \`npm run staff -- invite --name ... --role ...\` works from another terminal too).
+const invite = await broker.support.staff.invite('Demo Supervisor', 'supervisor');
+console.log(`\n  Support console          ${issuer}/support/staff`);
+console.log(`    enrol a passkey (demo supervisor, single use, 24 h): ${invite.url}`);
+console.log(`  Check a support case     ${issuer}/support/case`);
+console.log(`  Performance per IdP      ${issuer}/performance\n${line}\n`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
