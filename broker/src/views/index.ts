@@ -72,6 +72,8 @@ export function createViews(options: ViewsOptions = {}): Views {
     trimBlocks: true,
     lstripBlocks: true,
   });
+  env.addFilter('safeHref', safeHref);
+  env.addFilter('sentence', sentence);
 
   function t(locale: Locale, key: string, params: Record<string, string | number> = {}): string {
     let text = messages[locale][key];
@@ -135,6 +137,27 @@ export function createViews(options: ViewsOptions = {}): Views {
       ctx.body = html;
     },
   };
+}
+
+/**
+ * Tidy a sentence built with a generic name: a capital first letter, and in Welsh the article
+ * after a vowel elided ("defnyddio y gwasanaeth" -> "defnyddio’r gwasanaeth").
+ */
+export function sentence(text: unknown, locale?: string): string {
+  let s = String(text ?? '');
+  if (locale === 'cy') s = s.replace(/([aeiouwyâêîôûŵŷ]) y (gwasanaeth|darparwr)/gi, '$1’r $2');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * A link from policy data (a service's other ways) kept only if it is https, http, mailto, tel or
+ * a path on this site: never javascript:, data: or the like. Anything else renders as plain text.
+ */
+export function safeHref(href: unknown): string | undefined {
+  if (typeof href !== 'string') return undefined;
+  const trimmed = href.trim();
+  if (/^\/(?![/\\])/.test(trimmed)) return trimmed;
+  return /^(https?:\/\/|mailto:|tel:)/i.test(trimmed) && !/[\s<>"]/.test(trimmed) ? trimmed : undefined;
 }
 
 /** The same page in another language: ?lang=<locale>, other query parameters kept. */

@@ -118,6 +118,46 @@ describe('pages', () => {
     expect(bare.html).toContain('J-1');
   });
 
+  it('a service\'s other ways link only to web, email or phone addresses', async () => {
+    const { html } = await render('other-ways', {
+      service: { name: 'S' },
+      ways: [
+        { text: 'Bad one', href: 'javascript:alert(1)' },
+        { text: 'Data', href: 'data:text/html,<b>x</b>' },
+        { text: 'Elsewhere', href: '//evil.example/' },
+        { text: 'Office', href: 'https://example.gov.uk/offices' },
+        { text: 'Call', href: 'tel:+443001234567' },
+        { text: 'Here', href: '/help' },
+      ],
+    });
+    expect(html).not.toMatch(/href="(javascript|data):/i);
+    expect(html).not.toContain('href="//evil.example/"');
+    expect(html).toContain('Bad one');
+    for (const href of ['https://example.gov.uk/offices', 'tel:+443001234567', '/help']) expect(html).toContain(`href="${href}"`);
+  });
+
+  it('without a service or provider name the failure page still reads as sentences, in English and Welsh', async () => {
+    const en = await render('failure', { reason: 'matching_failed', journeyRef: 'J-1', otherWays: [], returnAction: '/r' });
+    expect(en.html).toContain('Sorry, the service is not responding');
+    expect(en.html).toContain('Go back to the service');
+    expect(en.html).not.toContain('another way</h3>');
+    const noMatch = await render('failure', { reason: 'no_match', journeyRef: 'J-1', otherWays: [{ text: 'Phone us' }] });
+    expect(noMatch.html).toMatch(/<h1[^>]*>The service could not find your record<\/h1>/);
+    expect(noMatch.html).toContain('Use the service another way');
+    const cy = await render('failure', { reason: 'no_provider', journeyRef: 'J-1', otherWays: [{ text: 'Ffoniwch ni' }], returnAction: '/r' }, { locale: 'cy' });
+    expect(cy.html).toContain('Gallwch ddal i ddefnyddio’r gwasanaeth mewn ffordd arall.');
+    expect(cy.html).toContain('Defnyddio’r gwasanaeth mewn ffordd arall');
+    expect(cy.html).toContain('Mynd yn ôl i’r gwasanaeth');
+    const provider = await render('failure', { reason: 'provider_failed', journeyRef: 'J-1', otherWays: [] });
+    expect(provider.html).toContain('The identity provider could not complete the check.');
+  });
+
+  it('other ways without any listed tells the person to contact the service', async () => {
+    const { html } = await render('other-ways', { service: { name: 'Register to vote' }, ways: [] });
+    expect(html).toContain('Contact Register to vote to ask how else you can use it.');
+    expect(html).not.toContain('govuk-list--bullet');
+  });
+
   it('the case page shows the reference, escaped, and where to check it', async () => {
     const { html } = await render('case-created', { ...sample<'case-created'>('case-created'), reference: '<i>K7QM</i>' });
     expect(html).toContain('&lt;i&gt;K7QM&lt;/i&gt;');

@@ -72,6 +72,8 @@ export const samples: Array<[string, PageName, PageModels[PageName]]> = [
     ...['cancelled', 'no_match', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'].map((r) => ({ name: r, succeeded: 1, failed: 1, total: 2, rate: 50, byReason: { [r]: 1 } })),
   ] }],
   ['other-ways', 'other-ways', { service: { name: 'Pay your council tax' }, ways, backHref: '/journey/u', returnAction: '/journey/u/return', csrfToken: 'c' }],
+  ['other-ways-none', 'other-ways', { service: { name: 'Pay your council tax' }, ways: [] }],
+  ...reasons.map((reason): [string, PageName, PageModels[PageName]] => [`failure-${reason}-bare`, 'failure', { reason, journeyRef: 'K7QM-2XPD-9RTB-H', otherWays: [] }]),
   ...reasons.map((reason): [string, PageName, PageModels[PageName]] => [`failure-${reason}`, 'failure', {
     reason,
     service: { name: 'Pay your council tax' },
