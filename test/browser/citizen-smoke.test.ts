@@ -13,22 +13,30 @@ import { axe, launchChromium, newContext, screenshot } from './chromium.js';
 describe('the citizen journey in Chromium', () => {
   let fed: Federation;
   let service: { url: string; close(): Promise<void> };
+  let lowService: { url: string; close(): Promise<void> };
+  let lowBase: string;
   let browser: Browser;
   let base: string;
   beforeAll(async () => {
     const port = await freePort();
+    const lowPort = await freePort();
     base = `http://127.0.0.1:${port}`;
+    lowBase = `http://127.0.0.1:${lowPort}`;
     fed = await startFederation({
-      idps: ['civic-id', 'swift-verify'],
+      idps: ['civic-id', 'swift-verify', 'community-vouch'],
       matchingUrl: `${base}/matching`,
-      policyChanges: { rps: { 'example-council-tax': { redirect_uris: [`${base}/callback`] } } },
+      policyChanges: { rps: { 'example-council-tax': { redirect_uris: [`${base}/callback`, `${lowBase}/callback`] } } },
     });
     service = await startExampleService({ port, host: '127.0.0.1', brokerIssuer: fed.issuer, baseUrl: base });
+    // The same service asking only for Cl.P1, as a service open to people without documents would.
+    // Its redirect URIs are on two origins, so this also checks pairwise subjects across hosts.
+    lowService = await startExampleService({ port: lowPort, host: '127.0.0.1', brokerIssuer: fed.issuer, baseUrl: lowBase, vtr: 'Cl.P1' });
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await service?.close();
+    await lowService?.close();
     await fed?.close();
   });
 
@@ -77,6 +85,32 @@ describe('the citizen journey in Chromium', () => {
       }
     },
   );
+
+  it('Sam, who has no documents or credit history, proves his identity through Community Vouch at Cl.P1', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    try {
+      await page.goto(`${lowBase}/`);
+      await page.click('text=Start now');
+      await page.waitForURL(/\/journey\/[^/]+$/);
+      expect(await page.textContent('main')).toContain('Charity or not-for-profit');
+      await check(page, 'picker-p1');
+      await page.check('input[name=provider][value=community-vouch]');
+      await page.click('button:has-text("Continue")');
+      await page.waitForURL(new RegExp(`^${fed.idps['community-vouch']!.url}`));
+      await page.fill('input[name=username]', 'sam');
+      await page.fill('input[name=password]', 'demo-password');
+      await page.click('button[type=submit]');
+      await page.waitForURL(/\/consent$/);
+      await check(page, 'consent-community-vouch');
+      await page.click('button:has-text("Share and continue")');
+      await page.waitForURL(/\/callback\?/);
+      expect(await page.textContent('main')).toContain('CT-101552');
+      expect(await page.textContent('main')).toContain('Sam Taylor');
+    } finally {
+      await context.close();
+    }
+  });
 
   it('the broker pages are the same journey in Welsh', async () => {
     const context = await newContext(browser);

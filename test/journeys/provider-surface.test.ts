@@ -43,6 +43,15 @@ describe('the broker towards services and operators', () => {
     }
   });
 
+  it('ui_locales from the service chooses the language of the broker pages (and goes on to the IdP)', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'], extra: { ui_locales: 'cy en' } });
+    expect(citizen.html).toContain('<html lang="cy"');
+    expect(citizen.html).toContain('Dewiswch sut i brofi pwy ydych chi');
+    const idpUrl = await citizen.choose('civic-id');
+    expect(idpUrl.searchParams.get('ui_locales')).toBe('cy');
+  });
+
   it('a service can push its request first (PAR) and complete the journey', async () => {
     const privateKey = JSON.parse(readFileSync(resolve(defaultPoliciesDir, 'dev-keys/example-service.private.jwk.json'), 'utf8'));
     const client = await createBrokerClient({ issuer: fed.issuer, clientId: 'example-council-tax', redirectUri: 'http://localhost:3200/callback', privateKey, allowInsecureRequests: true });

@@ -43,6 +43,10 @@ export function clientMetadata(policies: Policies, rp: RelyingPartyPolicy): Reco
     token_endpoint_auth_method: rp.token_endpoint_auth_method,
     id_token_signed_response_alg: 'ES256',
     subject_type: 'pairwise',
+    // The sector comes from the policy (sector_identifier), and pairwiseIdentifier below uses it.
+    // oidc-provider insists on a sector_identifier_uri when redirect URIs span several hosts; this
+    // reserved (.invalid) name satisfies it without a fetch (sectorIdentifierUriValidate is off).
+    sector_identifier_uri: `https://sector.invalid/${encodeURIComponent(rp.sector_identifier)}`,
   };
   if (rp.token_endpoint_auth_method === 'private_key_jwt') base.token_endpoint_auth_signing_alg = 'ES256';
   if (rp.jwks_uri) base.jwks_uri = rp.jwks_uri;
@@ -87,6 +91,7 @@ export function createProvider(options: ProviderOptions): Provider {
     pkce: { required: () => true },
     responseTypes: ['code'],
     subjectTypes: ['pairwise'],
+    sectorIdentifierUriValidate: () => false,
     acrValues,
     claims: {
       openid: ['sub', ...BROKER_ID_TOKEN_CLAIMS],
