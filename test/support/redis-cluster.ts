@@ -2,7 +2,8 @@
  * Real Redis topologies for tests, on free ports, in temporary directories:
  * - `startRedisCluster({ masters: 3 })`: a Redis Cluster of N masters (no replicas), created with
  *   `redis-cli --cluster create` and ready (`cluster_state:ok` on every node) when it resolves.
- * - `startRedisSentinel()`: one master and one Sentinel process watching it.
+ * - `startRedisSentinel()`: one master and one Sentinel process watching it; with
+ *   `{ replica: true }` also a replica, and `failover()` makes the Sentinel promote it.
  * `stop()` stops every process started and removes the directories; call it in afterAll.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -26,8 +27,12 @@ export interface RedisSentinelHandle {
   sentinels: string[];
   /** The master group name the Sentinels watch. */
   name: string;
-  /** `redis://127.0.0.1:<port>` of the master itself. */
+  /** `redis://127.0.0.1:<port>` of the master itself (the one the Sentinel first watched). */
   masterUrl: string;
+  /** `redis://127.0.0.1:<port>` of the replica, when started with `{ replica: true }`. */
+  replicaUrl?: string;
+  /** Ask the Sentinel to fail over (SENTINEL FAILOVER) and wait until it names the replica as master. */
+  failover(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -83,9 +88,10 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
   }
 }
 
-export async function startRedisSentinel(options: { name?: string } = {}): Promise<RedisSentinelHandle> {
+export async function startRedisSentinel(options: { name?: string; replica?: boolean } = {}): Promise<RedisSentinelHandle> {
   const name = options.name ?? 'idbmaster';
   const master = await startRedis();
+  let replica: RedisServer | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'idb-redis-sentinel-'));
   let sentinel: ChildProcess | undefined;
   const stop = async () => {
@@ -98,10 +104,16 @@ export async function startRedisSentinel(options: { name?: string } = {}): Promi
       await exited;
       clearTimeout(timer);
     }
+    await replica?.destroy();
     await master.destroy();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    if (options.replica) {
+      replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+      const r = replica;
+      await until('replica in sync', async () => /master_link_status:up/.test(await cli(r.port, 'INFO', 'replication')));
+    }
     const port = await freePort();
     const conf = join(dir, 'sentinel.conf'); // Sentinel rewrites its config file: it must be writable.
     writeFileSync(
@@ -127,7 +139,20 @@ export async function startRedisSentinel(options: { name?: string } = {}): Promi
       const answer = await cli(port, 'SENTINEL', 'get-master-addr-by-name', name);
       return answer.includes(String(master.port));
     });
-    return { sentinels: [`127.0.0.1:${port}`], name, masterUrl: master.url, stop };
+    if (replica) {
+      const r = replica;
+      await until('sentinel sees the replica', async () => (await cli(port, 'SENTINEL', 'replicas', name)).includes(String(r.port)));
+    }
+    const failover = async () => {
+      if (!replica) throw new Error('startRedisSentinel: failover() needs { replica: true }');
+      const r = replica;
+      const answer = await cli(port, 'SENTINEL', 'FAILOVER', name);
+      if (!answer.includes('OK')) throw new Error(`SENTINEL FAILOVER answered ${answer.trim()}`);
+      await until('the replica promoted', async () => (await cli(port, 'SENTINEL', 'get-master-addr-by-name', name)).includes(String(r.port)), 30_000);
+      await until('the new master writable', async () => /role:master/.test(await cli(r.port, 'INFO', 'replication')), 30_000);
+      await until('the old master demoted', async () => /role:slave/.test(await cli(master.port, 'INFO', 'replication')), 30_000);
+    };
+    return { sentinels: [`127.0.0.1:${port}`], name, masterUrl: master.url, ...(replica ? { replicaUrl: replica.url } : {}), failover, stop };
   } catch (error) {
     await stop();
     throw error;

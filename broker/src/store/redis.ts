@@ -131,6 +131,11 @@ export function createRedisSentinelStore(options: RedisSentinelStoreOptions): St
     ...connectionOptions(options),
     retryStrategy,
     sentinelRetryStrategy: retryStrategy,
+    // Follow a failover at once: listen for the Sentinels' +switch-master and reconnect to the new
+    // master, and treat a READONLY answer (we reached a demoted master) as a reason to reconnect
+    // and resend, so no write lands on a node that is about to become a replica.
+    failoverDetector: true,
+    reconnectOnError: (error: Error) => (error.message.startsWith('READONLY') ? 2 : false),
     ...(options.username ? { username: options.username } : {}),
     ...(options.password ? { password: options.password } : {}),
     ...(options.sentinelPassword ? { sentinelPassword: options.sentinelPassword } : {}),
