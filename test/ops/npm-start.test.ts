@@ -1,0 +1,128 @@
+/**
+ * The README's first command, `npm start`: the script it runs (scripts/start-federation.ts) is
+ * started as its own process, on free ports (BROKER_PORT, SERVICE_PORT, and IdP issuers from a
+ * private policy copy), and a person in Chromium goes from the example service's start page to
+ * their account, and, as the person the council cannot find, to the extra detail and then the
+ * no-match page with its ways forward. Then SIGTERM stops it cleanly.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, newContext } from '../browser/chromium.js';
+import { testPolicies, type TestPolicies } from '../support/policies.js';
+import { freePort } from '../support/ports.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+describe('npm start (the local federation in one process)', () => {
+  let child: ChildProcess;
+  let output = '';
+  let policies: TestPolicies;
+  let browser: Browser;
+  const ports: Record<string, number> = {};
+  let exited: Promise<number | null>;
+
+  beforeAll(async () => {
+    for (const name of ['broker', 'service', 'civic-id', 'swift-verify', 'community-vouch']) ports[name] = await freePort();
+    const service = `http://localhost:${ports.service}`;
+    policies = testPolicies({
+      idps: Object.fromEntries(['civic-id', 'swift-verify', 'community-vouch'].map((id) => [id, { issuer: `http://localhost:${ports[id]}` }])),
+      rps: {
+        'example-council-tax': {
+          redirect_uris: [`${service}/callback`],
+          matching: { url: `${service}/matching`, timeout_ms: 5000, extra_attribute: 'ni_number', account_creation: false },
+        },
+      },
+    });
+    const env: NodeJS.ProcessEnv = { ...process.env, BROKER_PORT: String(ports.broker), SERVICE_PORT: String(ports.service), POLICIES_DIR: policies.dir, LOG_LEVEL: 'warn' };
+    delete env.REDIS_URL;
+    delete env.NODE_ENV;
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-federation.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d) => (output += d));
+    child.stderr?.on('data', (d) => (output += d));
+    exited = new Promise((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 45_000;
+    while (!output.includes('Performance per IdP')) {
+      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${output}`);
+      if (Date.now() > deadline) throw new Error(`npm start did not print its URLs within 45 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    browser = await launchChromium();
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (child && child.exitCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    policies?.remove();
+  });
+
+  it('prints every URL, the demo sign-ins and a one-time support enrolment link', () => {
+    expect(output).toContain(`Broker (issuer)        http://localhost:${ports.broker}`);
+    for (const id of ['civic-id', 'swift-verify', 'community-vouch']) expect(output).toContain(`http://localhost:${ports[id]}`);
+    expect(output).toContain(`http://localhost:${ports.service}   <- start here`);
+    expect(output).toMatch(/margaret\s+matches the council's records/);
+    expect(output).toContain('password for all: demo-password');
+    expect(output).toMatch(new RegExp(`enrol a passkey .*: http://localhost:${ports.broker}/support/staff/enrol/\\S+`));
+    expect(output).toContain('store: memory');
+  });
+
+  async function toConsent(page: Page, idp: string, username: string) {
+    await page.goto(`http://localhost:${ports.service}/`);
+    await page.click('text=Start now');
+    await page.waitForURL(/\/journey\/[^/]+$/);
+    // Community Vouch reaches P1 only: the council asks for P2, so it is not offered.
+    expect(await page.locator('input[name=provider][value=community-vouch]').count()).toBe(0);
+    await page.check(`input[name=provider][value=${idp}]`);
+    await page.click('button:has-text("Continue")');
+    await page.waitForURL(new RegExp(`^http://localhost:${ports[idp]}/`));
+    await page.fill('input[name=username]', username);
+    await page.fill('input[name=password]', 'demo-password');
+    await page.click('button[type=submit]');
+    await page.waitForLoadState();
+    const code = (await page.textContent('[data-testid=demo-code]'))!.trim();
+    await page.fill('input[name=code]', code);
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/consent$/);
+  }
+
+  it('Margaret signs in to the example service through Civic ID and sees her account', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    try {
+      await toConsent(page, 'civic-id', 'margaret');
+      expect(await page.textContent('main')).toContain('Pay your council tax');
+      await page.click('button:has-text("Share and continue")');
+      await page.waitForURL(new RegExp(`^http://localhost:${ports.service}/callback\\?`));
+      expect(await page.textContent('main')).toContain('CT-100234');
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('Priya, whom the council cannot find, is asked for one more detail through Swift Verify, then reaches the no-match page with ways forward', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    try {
+      await toConsent(page, 'swift-verify', 'priya');
+      await page.click('button:has-text("Share and continue")');
+      await page.waitForURL(/\/extra$/);
+      await page.fill('#value', 'QQ 11 22 33 A');
+      await page.click('#extra-form button:has-text("Continue")');
+      await page.waitForURL(/\/failure$/);
+      const text = (await page.textContent('main'))!;
+      expect(text).toContain('0300 123 4567'); // the service's other ways
+      expect(await page.locator('#help-form button').count()).toBe(1); // and help, which opens a case
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('stops cleanly on SIGTERM', async () => {
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 20_000);
+});
