@@ -3,13 +3,15 @@
  * started as its own process, on free ports (BROKER_PORT, SERVICE_PORT, and IdP issuers from a
  * private policy copy), and a person in Chromium goes from the example service's start page to
  * their account, and, as the person the council cannot find, to the extra detail and then the
- * no-match page with its ways forward. Then SIGTERM stops it cleanly.
+ * no-match page with its ways forward. Everything is on `localhost`, as npm start serves it, so
+ * passkeys work in the browser (an IP address is no WebAuthn RP ID): Margaret sets one up at an
+ * IdP stub and uses it for a journey's second step. Then SIGTERM stops it cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, newContext } from '../browser/chromium.js';
+import { addVirtualAuthenticator, launchChromium, newContext } from '../browser/chromium.js';
 import { testPolicies, type TestPolicies } from '../support/policies.js';
 import { freePort } from '../support/ports.js';
 
@@ -116,6 +118,49 @@ describe('npm start (the local federation in one process)', () => {
       const text = (await page.textContent('main'))!;
       expect(text).toContain('0300 123 4567'); // the service's other ways
       expect(await page.locator('#help-form button').count()).toBe(1); // and help, which opens a case
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('Margaret sets up a passkey at Civic ID and uses it for the second step of a journey (real WebAuthn, the stub\'s CSP in force)', async () => {
+    // No CSP bypass here: the stub's passkey script must run under its own Content-Security-Policy.
+    const context = await browser.newContext({ locale: 'en-GB' });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    try {
+      await addVirtualAuthenticator(page);
+      const idp = `http://localhost:${ports['civic-id']}`;
+      await page.goto(`${idp}/passkeys`);
+      await page.fill('input[name=username]', 'margaret');
+      await page.fill('input[name=password]', 'demo-password');
+      await page.click('button[type=submit]');
+      await page.waitForURL(`${idp}/passkeys`);
+      expect(await page.textContent('h1')).toBe('Set up a passkey');
+      await page.click('#passkey');
+      await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Passkey set up', undefined, { timeout: 15_000 });
+      expect(await page.textContent('main, body')).toContain('You have 1 passkey(s)');
+
+      await page.goto(`http://localhost:${ports.service}/`);
+      await page.click('text=Start now');
+      await page.waitForURL(/\/journey\/[^/]+$/);
+      await page.check('input[name=provider][value=civic-id]');
+      await page.click('button:has-text("Continue")');
+      await page.waitForURL(new RegExp(`^${idp}/`));
+      await page.fill('input[name=username]', 'margaret');
+      await page.fill('input[name=password]', 'demo-password');
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#passkey-form');
+      await page.click('#passkey');
+      await page.waitForURL(/\/consent$/, { timeout: 15_000 });
+      await page.click('button:has-text("Share and continue")');
+      await page.waitForURL(new RegExp(`^http://localhost:${ports.service}/callback\\?`));
+      expect(await page.textContent('main')).toContain('CT-100234');
+      expect(problems).toEqual([]);
     } finally {
       await context.close();
     }
