@@ -83,7 +83,8 @@ describe('levels: certification that expires during a journey', () => {
   beforeAll(async () => {
     fed = await startFederation({
       idps: ['civic-id'],
-      policyChanges: { idps: { 'civic-id': { certification_expires: '2030-06-30' } } },
+      // Only Civic ID runs here; Swift Verify is suspended so that the picker holds one choice.
+      policyChanges: { idps: { 'civic-id': { certification_expires: '2030-06-30' }, 'swift-verify': { status: 'suspended' } } },
       clockStart: new Date('2030-06-30T23:30:00Z'),
     });
   });

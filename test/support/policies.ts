@@ -1,8 +1,12 @@
 /**
  * A private copy of the shipped policies for one test, with changes: issuers pointing at
  * stubs on free ports, another service in another sector, a suspended IdP, and so on.
+ *
+ * The shipped demo policies carry real dates (certification_expires, keys_expire) that will pass
+ * one day; the copy moves them five years past today, so no test depends on the calendar. A test
+ * about expiry sets its own dates (and clock) through `changes`.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -33,6 +37,14 @@ export function testPolicies(changes: PolicyChanges = {}): TestPolicies {
     const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     writeFileSync(file, stringify({ ...doc, ...change }));
   };
+  const later = new Date(Date.now() + 5 * 365 * 86_400_000).toISOString().slice(0, 10);
+  for (const [folder, field] of [['identity-providers', 'certification_expires'], ['relying-parties', 'keys_expire']] as const) {
+    for (const name of readdirSync(join(dir, folder)).filter((f) => f.endsWith('.yaml'))) {
+      const file = join(dir, folder, name);
+      const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      if (field in doc) writeFileSync(file, stringify({ ...doc, [field]: later }));
+    }
+  }
   for (const [id, change] of Object.entries(changes.idps ?? {})) changeIdp(id, change);
   for (const [clientId, change] of Object.entries(changes.rps ?? {})) {
     const file = join(dir, 'relying-parties', clientId === 'example-council-tax' ? 'example-council-tax.yaml' : `${clientId}.yaml`);
