@@ -35,6 +35,8 @@ describe('the broker towards services and operators', () => {
     expect(meta.acr_values_supported).toEqual(expect.arrayContaining(['Cl.Cm.P2', 'http://eidas.europa.eu/LoA/substantial']));
     expect(meta.vtr_supported).toEqual(expect.arrayContaining(['Cl.P1', 'Cl.Cm.P2', 'Cl.Cm.Cp.P3']));
     expect(meta.vtr_supported).not.toContain('Cl.P2');
+    // Every attribute a service may be permitted is one discovery says can be asked for.
+    expect(meta.claims_in_verified_claims_supported).toEqual(expect.arrayContaining(['given_name', 'family_name', 'birthdate', 'address', 'email', 'phone_number']));
     const jwks = (await (await fetch(String(meta.jwks_uri))).json()) as { keys: Array<Record<string, unknown>> };
     expect(jwks.keys.length).toBeGreaterThan(0);
     for (const key of jwks.keys) {

@@ -4,7 +4,7 @@
  * single sign-on at the broker): every authorization goes through a journey.
  */
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Policies, RelyingPartyPolicy } from '@idbroker/policies';
+import { attributeNameSchema, type Policies, type RelyingPartyPolicy } from '@idbroker/policies';
 import { assertPermitted, requestedAttributes, requestedVectors, RequestRefused } from './requested.js';
 import { pairwiseSubject } from './pairwise.js';
 
@@ -128,7 +128,7 @@ export function createProvider(options: ProviderOptions): Provider {
     clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
     discovery: {
       trust_frameworks_supported: ['uk_diatf'],
-      claims_in_verified_claims_supported: ['given_name', 'family_name', 'birthdate', 'address', 'place_of_birth', 'nationalities'],
+      claims_in_verified_claims_supported: [...attributeNameSchema.options],
       evidence_supported: [],
       vtr_supported: levels.allVectors(),
       verified_claims_supported: true,
