@@ -48,11 +48,14 @@ describe('the citizen journey in Chromium', () => {
     expect(violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`), name).toEqual([]);
   }
 
-  async function signInAtStub(page: Page, username: string) {
+  /** The IdP stub's pages are plainer than the broker's, but must be accessible too (axe in the JavaScript run). */
+  async function signInAtStub(page: Page, username: string, idp: string, runAxe: boolean) {
+    await check(page, `idp-sign-in-${idp}`, runAxe);
     await page.fill('input[name=username]', username);
     await page.fill('input[name=password]', 'demo-password');
     await page.click('button[type=submit]');
     await page.waitForLoadState();
+    await check(page, `idp-second-step-${idp}`, runAxe);
     const code = (await page.textContent('[data-testid=demo-code]'))!.trim();
     await page.fill('input[name=code]', code);
     await page.click('button[type=submit]');
@@ -66,13 +69,14 @@ describe('the citizen journey in Chromium', () => {
       const page = await context.newPage();
       try {
         await page.goto(`${base}/`);
+        await check(page, `service-start-${idp}`, javaScriptEnabled);
         await page.click('text=Start now');
         await page.waitForURL(/\/journey\/[^/]+$/);
         await check(page, `picker-${idp}`, javaScriptEnabled);
         await page.check(`input[name=provider][value=${idp}]`);
         await page.click('button:has-text("Continue")');
         await page.waitForURL(new RegExp(`^${fed.idps[idp]!.url}`));
-        await signInAtStub(page, 'margaret');
+        await signInAtStub(page, 'margaret', idp, javaScriptEnabled);
         await page.waitForURL(/\/consent$/);
         await check(page, `consent-${idp}`, javaScriptEnabled);
         expect(await page.textContent('main')).toContain('14 March 1958');
