@@ -35,6 +35,7 @@ describe('the broker towards services and operators', () => {
     expect(meta.acr_values_supported).toEqual(expect.arrayContaining(['Cl.Cm.P2', 'http://eidas.europa.eu/LoA/substantial']));
     expect(meta.vtr_supported).toEqual(expect.arrayContaining(['Cl.P1', 'Cl.Cm.P2', 'Cl.Cm.Cp.P3']));
     expect(meta.vtr_supported).not.toContain('Cl.P2');
+    expect(meta.scopes_supported).toEqual(expect.arrayContaining(['openid', 'profile', 'address', 'email', 'phone']));
     // Every attribute a service may be permitted is one discovery says can be asked for.
     expect(meta.claims_in_verified_claims_supported).toEqual(expect.arrayContaining(['given_name', 'family_name', 'birthdate', 'address', 'email', 'phone_number']));
     const jwks = (await (await fetch(String(meta.jwks_uri))).json()) as { keys: Array<Record<string, unknown>> };
@@ -52,6 +53,31 @@ describe('the broker towards services and operators', () => {
     expect(citizen.html).toContain('Dewiswch sut i brofi pwy ydych chi');
     const idpUrl = await citizen.choose('civic-id');
     expect(idpUrl.searchParams.get('ui_locales')).toBe('cy');
+  });
+
+  it('standard scopes ask for attributes: released verified, inside verified_claims, never as plain claims', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'], attributes: [], extra: { scope: 'openid profile' } });
+    await citizen.verifyWith('civic-id', 'margaret');
+    expect(citizen.html).toContain('14 March 1958'); // the consent page shows what profile asks for
+    expect(await citizen.consent('approve')).toMatchObject({ kind: 'service' });
+    const { claims, userinfo } = await citizen.collect();
+    const verified = claims.verified_claims as { claims: Record<string, unknown> };
+    expect(Object.keys(verified.claims).sort()).toEqual(['birthdate', 'family_name', 'given_name']);
+    expect(verified.claims.given_name).toBe('Margaret');
+    for (const plain of ['given_name', 'family_name', 'birthdate', 'address']) {
+      expect(claims[plain]).toBeUndefined();
+      expect(userinfo[plain]).toBeUndefined();
+    }
+  });
+
+  it('a scope for an attribute the service may not have is refused with an OIDC error', async () => {
+    const citizen = new Citizen(fed);
+    const landing = await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'], attributes: [], extra: { scope: 'openid email' } });
+    expect(landing.kind).toBe('service');
+    const url = (landing as { url: URL }).url;
+    expect(url.searchParams.get('error')).toBe('invalid_request');
+    expect(url.searchParams.get('error_description')).toContain('email');
   });
 
   it('a service can push its request first (PAR) and complete the journey', async () => {

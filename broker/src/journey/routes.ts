@@ -136,7 +136,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
         uid: details.uid,
         clientId: rp.client_id,
         requested,
-        attributes: requestedAttributes(params.claims),
+        attributes: requestedAttributes(params.claims, params.scope),
         ...(params.ui_locales ? { uiLocales: params.ui_locales } : {}),
       });
     }
@@ -223,7 +223,8 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     if (journey.name !== 'complete') throw new InvalidJourneyState(journey.name, 'delivered');
     const rp = rpFor(journey);
     const grant = new provider.Grant({ accountId: identity.internalSubject, clientId: rp.client_id });
-    grant.addOIDCScope('openid');
+    // The scopes asked for (openid, and those that ask for attributes) are what the citizen approved.
+    grant.addOIDCScope(String((details.params as { scope?: string }).scope ?? 'openid'));
     grant.addOIDCClaims(['sub', 'vot', 'vtm', 'txn', 'verified_claims', 'match']);
     const grantId = await grant.save();
     const delivered: DeliveredClaims = {

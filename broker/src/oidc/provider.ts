@@ -5,7 +5,7 @@
  */
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { attributeNameSchema, type Policies, type RelyingPartyPolicy } from '@idbroker/policies';
-import { assertPermitted, requestedAttributes, requestedVectors, RequestRefused } from './requested.js';
+import { assertPermitted, requestedAttributes, requestedVectors, RequestRefused, SCOPE_ATTRIBUTES } from './requested.js';
 import { pairwiseSubject } from './pairwise.js';
 
 /** Claims the broker puts in every ID token it issues (beyond sub). */
@@ -93,6 +93,8 @@ export function createProvider(options: ProviderOptions): Provider {
     subjectTypes: ['pairwise'],
     sectorIdentifierUriValidate: () => false,
     acrValues,
+    // Standard scopes ask for attributes (SCOPE_ATTRIBUTES); they are released in verified_claims.
+    scopes: ['openid', ...Object.keys(SCOPE_ATTRIBUTES)],
     claims: {
       openid: ['sub', ...BROKER_ID_TOKEN_CLAIMS],
     },
@@ -103,7 +105,7 @@ export function createProvider(options: ProviderOptions): Provider {
         try {
           const params = ctx.oidc.params as Record<string, string | undefined>;
           requestedVectors(levels, rp, { vtr: value as string | undefined, acr_values: params.acr_values });
-          assertPermitted(rp, requestedAttributes(params.claims));
+          assertPermitted(rp, requestedAttributes(params.claims, params.scope));
         } catch (e) {
           if (e instanceof RequestRefused) throw new errors.InvalidRequest(e.message);
           throw e;

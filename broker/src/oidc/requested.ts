@@ -1,6 +1,6 @@
 /**
  * What a service asked for: the level (vtr or acr_values) and the attributes (the claims
- * parameter's verified_claims). Checked against the service's policy at /authorize, so a
+ * parameter's verified_claims, or the standard scopes profile, address, email and phone). Checked against the service's policy at /authorize, so a
  * request outside it is refused with a clear OIDC error before the citizen sees anything.
  */
 import { attributeNameSchema, LevelError, type AttributeName, type Levels, type RelyingPartyPolicy, type Vector } from '@idbroker/policies';
@@ -34,9 +34,22 @@ export function requestedVectors(levels: Levels, rp: RelyingPartyPolicy, params:
   return vectors;
 }
 
-/** Attribute names asked for in the claims parameter (id_token or userinfo verified_claims). */
-export function requestedAttributes(claimsParam: unknown): AttributeName[] {
-  if (claimsParam === undefined || claimsParam === null || claimsParam === '') return [];
+/**
+ * What each standard scope asks for (OpenID Connect Core 5.4). The broker releases them, as
+ * everything else, verified and inside verified_claims, never as plain top-level claims.
+ */
+export const SCOPE_ATTRIBUTES: Readonly<Record<string, readonly AttributeName[]>> = {
+  profile: ['given_name', 'family_name', 'birthdate'],
+  address: ['address'],
+  email: ['email'],
+  phone: ['phone_number'],
+};
+
+/** Attribute names asked for in the claims parameter (id_token or userinfo verified_claims) and by scopes. */
+export function requestedAttributes(claimsParam: unknown, scope?: string): AttributeName[] {
+  const names = new Set<AttributeName>();
+  for (const s of (scope ?? '').split(' ')) for (const name of SCOPE_ATTRIBUTES[s] ?? []) names.add(name);
+  if (claimsParam === undefined || claimsParam === null || claimsParam === '') return [...names];
   let parsed: unknown = claimsParam;
   if (typeof claimsParam === 'string') {
     try {
@@ -45,7 +58,6 @@ export function requestedAttributes(claimsParam: unknown): AttributeName[] {
       throw new RequestRefused('the claims parameter is not valid JSON');
     }
   }
-  const names = new Set<AttributeName>();
   const unknown: string[] = [];
   for (const container of ['id_token', 'userinfo'] as const) {
     const vc = (parsed as Record<string, Record<string, unknown> | undefined>)?.[container]?.verified_claims;
