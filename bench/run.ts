@@ -74,7 +74,7 @@ let redis: RedisServer | undefined;
 let policies: TestPolicies | undefined;
 
 function startChild(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): Child {
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, script)], {
+  const proc = spawn(process.execPath, [...nodeArgs, '--conditions=@idbroker/source', '--import', 'tsx', join(root, script)], {
     cwd: root,
     env: { ...process.env, ...env, NODE_ENV: 'development' },
     stdio: ['ignore', 'pipe', 'pipe'],

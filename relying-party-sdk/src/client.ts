@@ -108,7 +108,7 @@ export async function createBrokerClient(options: BrokerClientOptions): Promise<
   if (options.privateKey) {
     if (!options.privateKey.kid) throw new TypeError('privateKey needs a kid');
     if (!options.privateKey.d) throw new TypeError('privateKey must be the private JWK (it has no "d")');
-    const key = (await importJWK(options.privateKey, 'ES256')) as CryptoKey;
+    const key = (await importJWK(options.privateKey, 'ES256')) as oidc.CryptoKey;
     auth = oidc.PrivateKeyJwt({ key, kid: options.privateKey.kid });
   } else if (options.clientSecret) {
     auth = oidc.ClientSecretBasic(options.clientSecret);

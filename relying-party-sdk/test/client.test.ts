@@ -15,7 +15,7 @@ import {
   type BrokerErrorCode,
 } from '../src/index.js';
 import { freePort } from '../../test/support/ports.js';
-import { newKey, startFakeOp, type FakeOp } from './fake-op.js';
+import { newKey, startFakeOp, type FakeOp } from '../src/testing.js';
 
 const CLIENT_ID = 'test-service';
 const redirectUri = 'https://service.example/callback';

@@ -4,7 +4,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, Unsecured
 import { freePort } from '../../test/support/ports.js';
 import { createMatchingHandler, memoryReplayCache, type MatchingHandlerOptions, type MatchingIdentity } from '../src/index.js';
 import { checkMatchResponseClaims, MATCH_RESPONSE_TYP } from '../src/protocol.js';
-import { newKey, startFakeOp, type FakeOp, type SigningKey } from './fake-op.js';
+import { newKey, startFakeOp, type FakeOp, type SigningKey } from '../src/testing.js';
 
 const CLIENT_ID = 'test-service';
 let op: FakeOp;

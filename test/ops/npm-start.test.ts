@@ -40,7 +40,7 @@ describe('npm start (the local federation in one process)', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, BROKER_PORT: String(ports.broker), SERVICE_PORT: String(ports.service), POLICIES_DIR: policies.dir, LOG_LEVEL: 'warn' };
     delete env.REDIS_URL;
     delete env.NODE_ENV;
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-federation.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ['--conditions=@idbroker/source', '--import', 'tsx', 'scripts/start-federation.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d) => (output += d));
     child.stderr?.on('data', (d) => (output += d));
     exited = new Promise((r) => child.once('exit', (code) => r(code)));

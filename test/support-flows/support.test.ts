@@ -106,7 +106,7 @@ describe('support and disputes', () => {
   it('staff invited from the command line enrol a passkey, sign in, find the case, escalate and resolve it; the citizen sees it resolved; contact details are gone', async () => {
     const { ref } = await citizenOpensCase();
     const env = { ...process.env, BROKER_ISSUER: base, BROKER_SECRET: fed.brokers[0]!.config.secret, REDIS_URL: redis.url, REDIS_KEY_PREFIX: fed.brokers[0]!.config.keyPrefix };
-    const { stdout } = await run('npx', ['tsx', 'broker/scripts/staff.ts', 'invite', '--name', 'Sam Supervisor', '--role', 'supervisor'], { env, cwd: new URL('../..', import.meta.url).pathname });
+    const { stdout } = await run('npx', ['tsx', '--conditions=@idbroker/source', 'broker/scripts/staff.ts', 'invite', '--name', 'Sam Supervisor', '--role', 'supervisor'], { env, cwd: new URL('../..', import.meta.url).pathname });
     const link = stdout.match(/https?:\/\/\S+\/support\/staff\/enrol\/\S+/)![0]!;
     const staff = new StaffMember(base);
     expect((await staff.enrol(link)).status).toBe(303);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { freePort } from '../../../test/support/ports.js';
-import { startFakeOp, type FakeOp } from '../../test/fake-op.js';
+import { startFakeOp, type FakeOp } from '../../src/testing.js';
 import { startExampleService, type ExampleService } from './app.js';
 import { loadRecords, matchAccount, normaliseNiNumber } from './records.js';
 

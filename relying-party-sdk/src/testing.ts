@@ -1,14 +1,29 @@
 /**
- * A small fake OpenID Provider standing in for the broker in the SDK's tests: discovery, JWKS
- * (keys can be rotated), PAR, a token endpoint issuing ES256 ID tokens crafted with jose, and
- * an authorization step the test simulates (no browser). Real HTTP on a free port.
+ * `@idbroker/relying-party-sdk/testing`: a small fake OpenID Provider standing in for the broker
+ * in a service's tests (and the SDK's own): discovery, JWKS (keys can be rotated), PAR, a token
+ * endpoint checking PKCE and `private_key_jwt` and issuing ES256 ID tokens crafted with jose,
+ * signed matching requests, and an authorization step the test simulates (no browser). Real
+ * HTTP on a free port of 127.0.0.1. For tests only: never a real broker.
+ *
+ * ```ts
+ * import { newKey, startFakeOp } from '@idbroker/relying-party-sdk/testing';
+ * const op = await startFakeOp();
+ * const key = await newKey();
+ * op.clientKeys = [key.publicJwk];
+ * const client = await createBrokerClient({ issuer: op.issuer, clientId: 'my-service', redirectUri, privateKey: key.privateJwk, allowInsecureRequests: true });
+ * const { url, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: ['given_name'] });
+ * const who = await client.handleCallback(op.authorize(url), transaction);
+ * await op.close();
+ * ```
+ * @packageDocumentation
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { freePort } from '../../test/support/ports.js';
-import { MATCH_REQUEST_TYP } from '../src/protocol.js';
+import type { AddressInfo } from 'node:net';
+import { MATCH_REQUEST_TYP } from './protocol.js';
 
+/** An ES256 key pair with its JWKs and `kid` (the JWK thumbprint). */
 export interface SigningKey {
   privateKey: CryptoKey;
   publicJwk: JWK;
@@ -16,6 +31,7 @@ export interface SigningKey {
   kid: string;
 }
 
+/** A fresh ES256 key: for the fake broker's signing, or your service's `privateKey` (put `publicJwk` in `op.clientKeys`). */
 export async function newKey(): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const publicJwk = await exportJWK(publicKey);
@@ -28,7 +44,9 @@ interface PendingCode {
   used: boolean;
 }
 
+/** A running fake broker. */
 export interface FakeOp {
+  /** `http://127.0.0.1:<port>`: pass it as `issuer` with `allowInsecureRequests: true`. */
   issuer: string;
   /** Keys published at /jwks (replace to rotate). */
   published: SigningKey[];
@@ -53,19 +71,25 @@ export interface FakeOp {
   close(): Promise<void>;
 }
 
+/** Start a fake broker on a free port of 127.0.0.1; `close()` it when done. */
 export async function startFakeOp(): Promise<FakeOp> {
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  // The issuer names the port, so listen first (port 0: the system picks a free one).
+  const server: Server = createServer((req, res) => handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => (server.off('error', reject), resolve()));
+  });
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const signing = await newKey();
   const codes = new Map<string, PendingCode>();
   const pars = new Map<string, URLSearchParams>();
 
-  const readForm = async (req: import('node:http').IncomingMessage) => {
+  const readForm = async (req: IncomingMessage) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
   };
-  const json = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
+  const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify(body));
   };
@@ -123,10 +147,10 @@ export async function startFakeOp(): Promise<FakeOp> {
       for (const [k, v] of Object.entries(payload)) if (v === undefined) delete (payload as Record<string, unknown>)[k];
       return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', typ: MATCH_REQUEST_TYP, kid: key.kid, ...header }).sign(key.privateKey);
     },
-    close: async () => undefined,
+    close: () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())),
   };
 
-  const server: Server = createServer((req, res) => {
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     void (async () => {
       const path = new URL(req.url ?? '/', issuer).pathname;
       op.hits[path] = (op.hits[path] ?? 0) + 1;
@@ -201,8 +225,6 @@ export async function startFakeOp(): Promise<FakeOp> {
       }
       json(res, 404, { error: 'not_found' });
     })().catch((e: unknown) => json(res, 500, { error: String(e) }));
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  op.close = () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections()));
+  }
   return op;
 }

@@ -1,0 +1,184 @@
+/**
+ * The SDK as a service installs it: `npm pack` (its prepack builds dist/), the tarball unpacked
+ * into a scratch `node_modules` beside its dependencies (symlinked from the repository's, no
+ * network), then plain `node` (no tsx, no custom conditions) imports the package and its
+ * subpaths and signs someone in against the packaged fake broker, and the repository's `tsc`
+ * type-checks a small consumer against the published declarations.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+const NAME = '@idbroker/relying-party-sdk';
+
+interface Manifest {
+  name: string;
+  dependencies: Record<string, string>;
+  exports: Record<string, string | Record<string, string>>;
+}
+
+let tmp: string;
+let installed: string;
+let files: string[];
+
+/** Children get no tsx, no --conditions and no NODE_OPTIONS: what a service's own Node runs with. */
+function plainEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? walk(p) : [relative(installed, p).split('\\').join('/')];
+  });
+}
+
+/** `<tmp>/node_modules/<name>` -> the repository's copy (its own dependencies resolve from there). */
+function linkFromRepo(name: string): void {
+  const target = join(tmp, 'node_modules', name);
+  mkdirSync(dirname(target), { recursive: true });
+  symlinkSync(join(root, 'node_modules', name), target, 'dir');
+}
+
+beforeAll(async () => {
+  tmp = realpathSync(mkdtempSync(join(tmpdir(), 'rp-sdk-package-')));
+  const { stdout } = await run('npm', ['pack', '--workspace', 'relying-party-sdk', '--pack-destination', tmp, '--json'], { cwd: root, env: plainEnv(), maxBuffer: 16 * 1024 * 1024 });
+  const [packed] = JSON.parse(stdout) as { filename: string }[];
+  installed = join(tmp, 'node_modules', ...NAME.split('/'));
+  mkdirSync(installed, { recursive: true });
+  await run('tar', ['-xzf', join(tmp, packed!.filename), '-C', installed, '--strip-components=1']);
+  files = walk(installed).sort();
+  const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as Manifest;
+  for (const dep of Object.keys(manifest.dependencies)) linkFromRepo(dep);
+  linkFromRepo('@types/node'); // for the consumer's tsc: the declarations use node:http types
+  writeFileSync(join(tmp, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+}, 240_000);
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('the published package', () => {
+  it('holds the built ESM and declarations (with maps), the sources they map to, and no tests', () => {
+    for (const entry of ['index', 'protocol', 'testing']) {
+      for (const ext of ['.js', '.d.ts', '.d.ts.map']) expect(files).toContain(`dist/${entry}${ext}`);
+    }
+    for (const file of files) {
+      expect(file, file).toMatch(/^(package\.json|README\.md|dist\/[\w-]+\.(js|js\.map|d\.ts|d\.ts\.map)|src\/[\w-]+\.ts)$/);
+      expect(file, file).not.toMatch(/\.test\.|(^|\/)(test|examples)\//);
+    }
+    // Every source file is built; every export condition but the repository's own names a shipped file.
+    for (const src of files.filter((f) => f.startsWith('src/'))) {
+      expect(files).toContain(src.replace(/^src\/(.*)\.ts$/, 'dist/$1.js'));
+      expect(files).toContain(src.replace(/^src\/(.*)\.ts$/, 'dist/$1.d.ts'));
+    }
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as Manifest;
+    expect(Object.keys(manifest.exports).sort()).toEqual(['.', './package.json', './protocol', './testing']);
+    for (const [subpath, target] of Object.entries(manifest.exports)) {
+      if (typeof target === 'string') continue;
+      expect(Object.keys(target), subpath).toEqual(['@idbroker/source', 'types', 'default']);
+      expect(files, subpath).toContain(target.types!.replace(/^\.\//, ''));
+      expect(files, subpath).toContain(target.default!.replace(/^\.\//, ''));
+    }
+  });
+
+  it('imports nothing from the broker, the policies or outside the package', () => {
+    const seen = new Set<string>();
+    for (const file of files.filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'))) {
+      const text = readFileSync(join(installed, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, ''); // code, not comments
+      const specifiers = [...text.matchAll(/\b(?:from\s+|import\s*\(\s*|import\s+)(['"])([^'"]+)\1/g)].map((m) => m[2]!);
+      for (const s of specifiers) expect(s, `${file} imports ${s}`).toMatch(/^(\.\/[\w-]+\.js|node:[\w/]+|jose|openid-client)$/);
+      for (const s of specifiers) seen.add(s);
+    }
+    expect([...seen]).toEqual(expect.arrayContaining(['./protocol.js', 'jose', 'openid-client', 'node:http']));
+  });
+
+  it('loads in plain Node and signs someone in against its own fake broker (./testing), with the matching handler answering', async () => {
+    writeFileSync(
+      join(tmp, 'check.mjs'),
+      `
+import * as sdk from '${NAME}';
+import * as protocol from '${NAME}/protocol';
+import { newKey, startFakeOp } from '${NAME}/testing';
+
+const op = await startFakeOp();
+try {
+  const key = await newKey();
+  op.clientKeys = [key.publicJwk];
+  const client = await sdk.createBrokerClient({ issuer: op.issuer, clientId: 'my-service', redirectUri: 'https://my-service.example/callback', privateKey: key.privateJwk, allowInsecureRequests: true });
+  const { url, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: ['given_name', 'family_name'] });
+  const who = await client.handleCallback(op.authorize(url), transaction);
+  const matching = sdk.createMatchingHandler({ brokerIssuer: op.issuer, clientId: 'my-service', privateKey: key.privateJwk, match: async (m) => ({ result: 'match', accountRef: 'ACC-' + m.attributes.family_name }) });
+  const answer = await matching.answer(await op.matchRequest('my-service'));
+  console.log(JSON.stringify({
+    resolved: ['${NAME}', '${NAME}/protocol', '${NAME}/testing'].map((s) => import.meta.resolve(s)),
+    functions: Object.entries(sdk).filter(([, v]) => typeof v === 'function').map(([k]) => k).sort(),
+    protocol: { MATCH_REQUEST_TYP: protocol.MATCH_REQUEST_TYP, checkMatchResponseClaims: typeof protocol.checkMatchResponseClaims },
+    who: { level: who.level, given_name: who.attributes.given_name, match: who.match },
+    answerParts: answer.split('.').length,
+    brokerError: sdk.isBrokerError(new sdk.BrokerError('no_match', 'x'), 'no_match'),
+  }));
+} finally {
+  await op.close();
+}
+`,
+    );
+    const { stdout } = await run(process.execPath, ['check.mjs'], { cwd: tmp, env: plainEnv(), timeout: 60_000 });
+    const out = JSON.parse(stdout) as { resolved: string[]; functions: string[]; protocol: Record<string, string>; who: { level: string; given_name: string; match: unknown }; answerParts: number; brokerError: boolean };
+    const dist = `${pathToFileURL(installed).href}/dist/`;
+    expect(out.resolved).toEqual([`${dist}index.js`, `${dist}protocol.js`, `${dist}testing.js`]);
+    expect(out.functions).toEqual(expect.arrayContaining(['createBrokerClient', 'createMatchingHandler', 'koaBrokerLogin', 'nodeLoginHandler', 'nodeCallbackHandler', 'sealTransaction', 'unsealTransaction', 'isBrokerError', 'BrokerError']));
+    expect(out.protocol).toEqual({ MATCH_REQUEST_TYP: 'match-request+jwt', checkMatchResponseClaims: 'function' });
+    expect(out.who).toEqual({ level: 'Cl.Cm.P2', given_name: 'Margaret', match: { result: 'matched', accountRef: 'CT-100234' } });
+    expect(out.answerParts).toBe(3);
+    expect(out.brokerError).toBe(true);
+  }, 90_000);
+
+  it('type-checks a consumer against its declarations (strict, NodeNext, no DOM, no skipLibCheck)', async () => {
+    writeFileSync(
+      join(tmp, 'consumer.ts'),
+      `
+import { createBrokerClient, createMatchingHandler, isBrokerError, type BrokerClient, type MatchDecision, type MatchingIdentity, type VerifiedIdentity } from '${NAME}';
+import { MATCH_REQUEST_TYP, type MatchRequestClaims } from '${NAME}/protocol';
+import { newKey, startFakeOp, type FakeOp } from '${NAME}/testing';
+
+const op: FakeOp = await startFakeOp();
+const key = await newKey();
+const client: BrokerClient = await createBrokerClient({ issuer: op.issuer, clientId: 'c', redirectUri: 'https://s.example/cb', privateKey: key.privateJwk, allowInsecureRequests: true });
+const { url, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: ['given_name'] });
+const who: VerifiedIdentity = await client.handleCallback(op.authorize(url), transaction);
+const level: string = who.level;
+const decide = async (m: MatchingIdentity): Promise<MatchDecision> => ({ result: 'match', accountRef: m.subject });
+const handler = createMatchingHandler({ brokerIssuer: op.issuer, clientId: 'c', privateKey: key.privateJwk, match: decide });
+const answer: Promise<string> = handler.answer('jwt');
+const typ: string = MATCH_REQUEST_TYP;
+const claims: Partial<MatchRequestClaims> = {};
+// @ts-expect-error the declarations are real types, not any
+const notANumber: number = who.level;
+// @ts-expect-error a closed list of codes
+isBrokerError(new Error(), 'not_a_code');
+export { level, answer, typ, claims, notANumber };
+`,
+    );
+    writeFileSync(
+      join(tmp, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', lib: ['ES2023'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] }, files: ['consumer.ts'] }),
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json', '--traceResolution'], { cwd: tmp, env: plainEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }).catch((e: { stdout?: string; message: string }) => {
+      throw new Error(`tsc failed:\n${(e.stdout ?? '').split('\n').filter((l) => l.includes('error TS')).join('\n') || e.message}`);
+    });
+    for (const subpath of ['', '/protocol', '/testing']) {
+      const entry = subpath ? subpath.slice(1) : 'index';
+      expect(result.stdout).toContain(`Module name '${NAME}${subpath}' was successfully resolved to '${installed}/dist/${entry}.d.ts'`);
+    }
+  }, 150_000);
+});
