@@ -9,13 +9,35 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { addVirtualAuthenticator, launchChromium, newContext } from '../browser/chromium.js';
 import { testPolicies, type TestPolicies } from '../support/policies.js';
 import { freePort } from '../support/ports.js';
 
 const root = resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
+
+/** Start scripts/start-federation.ts (what `npm start` runs) and wait for its banner. */
+async function startNpmStart(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
+  let output = '';
+  const child = spawn(process.execPath, ['--conditions=@idbroker/source', '--import', 'tsx', 'scripts/start-federation.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const deadline = Date.now() + 45_000;
+  while (!output.includes('Performance per IdP')) {
+    if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`npm start did not print its URLs within 45 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, output: () => output, exited };
+}
 
 describe('npm start (the local federation in one process)', () => {
   let child: ChildProcess;
@@ -40,16 +62,10 @@ describe('npm start (the local federation in one process)', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, BROKER_PORT: String(ports.broker), SERVICE_PORT: String(ports.service), POLICIES_DIR: policies.dir, LOG_LEVEL: 'warn' };
     delete env.REDIS_URL;
     delete env.NODE_ENV;
-    child = spawn(process.execPath, ['--conditions=@idbroker/source', '--import', 'tsx', 'scripts/start-federation.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d) => (output += d));
-    child.stderr?.on('data', (d) => (output += d));
-    exited = new Promise((r) => child.once('exit', (code) => r(code)));
-    const deadline = Date.now() + 45_000;
-    while (!output.includes('Performance per IdP')) {
-      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${output}`);
-      if (Date.now() > deadline) throw new Error(`npm start did not print its URLs within 45 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const started = await startNpmStart(env);
+    child = started.child;
+    output = started.output();
+    exited = started.exited;
     browser = await launchChromium();
   }, 90_000);
 
@@ -170,4 +186,65 @@ describe('npm start (the local federation in one process)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 20_000);
+});
+
+describe('npm start on Redis, with staff invited and the audit trail checked from another terminal', () => {
+  let started: Awaited<ReturnType<typeof startNpmStart>> | undefined;
+  let policies: TestPolicies;
+  let env: NodeJS.ProcessEnv;
+  let brokerUrl: string;
+  let serviceUrl: string;
+
+  beforeAll(async () => {
+    const ports: Record<string, number> = {};
+    for (const name of ['broker', 'service', 'civic-id', 'swift-verify', 'community-vouch']) ports[name] = await freePort();
+    policies = testPolicies({
+      idps: Object.fromEntries(['civic-id', 'swift-verify', 'community-vouch'].map((id) => [id, { issuer: `http://localhost:${ports[id]}` }])),
+      rps: { 'example-council-tax': { redirect_uris: [`http://localhost:${ports.service}/callback`], matching: undefined } },
+    });
+    brokerUrl = `http://localhost:${ports.broker}`;
+    serviceUrl = `http://localhost:${ports.service}`;
+    env = {
+      ...process.env,
+      BROKER_PORT: String(ports.broker),
+      BROKER_ISSUER: brokerUrl,
+      SERVICE_PORT: String(ports.service),
+      POLICIES_DIR: policies.dir,
+      LOG_LEVEL: 'warn',
+      REDIS_URL: inject('redisUrl'),
+      REDIS_KEY_PREFIX: `npmstart${Math.random().toString(36).slice(2, 8)}:`,
+    };
+    delete env.NODE_ENV;
+    started = await startNpmStart(env);
+  }, 90_000);
+
+  afterAll(async () => {
+    if (started && started.child.exitCode === null) {
+      started.child.kill('SIGTERM');
+      await started.exited;
+    }
+    policies?.remove();
+  });
+
+  it('says it runs on Redis; `npm run staff -- invite` prints a link that opens the enrolment page; after a journey starts, `npm run audit:verify` passes', async () => {
+    expect(started!.output()).toContain('store: redis');
+    const invited = await run(process.execPath, ['--conditions=@idbroker/source', '--import', 'tsx', 'broker/scripts/staff.ts', 'invite', '--name', 'Alex Jones', '--role', 'agent'], { cwd: root, env, timeout: 30_000 });
+    const link = /(http:\/\/\S+\/support\/staff\/enrol\/\S+)/.exec(invited.stdout)?.[1];
+    expect(link, invited.stdout).toBeDefined();
+    expect(link!.startsWith(`${brokerUrl}/`)).toBe(true);
+    const page = await fetch(link!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Alex Jones');
+
+    // A citizen starts a journey (to the picker): its transitions go into the audit trail.
+    const login = await fetch(`${serviceUrl}/login`, { redirect: 'manual' });
+    const auth = await fetch(login.headers.get('location')!, { redirect: 'manual' });
+    const cookies = auth.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const picker = await fetch(new URL(auth.headers.get('location')!, brokerUrl), { headers: { cookie: cookies } });
+    expect(picker.status).toBe(200);
+    expect(await picker.text()).toContain('name="provider"');
+
+    const verified = await run(process.execPath, ['--conditions=@idbroker/source', '--import', 'tsx', 'broker/scripts/audit-verify.ts'], { cwd: root, env, timeout: 30_000 });
+    expect(verified.stdout).toMatch(/^audit: OK, [1-9]\d* events/m);
+  }, 60_000);
 });
