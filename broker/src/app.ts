@@ -261,6 +261,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     now,
     metrics,
     secureCookies,
+    logger,
   });
   app.use(support.router.routes());
   const stopPurge = support.startPurgeJob();

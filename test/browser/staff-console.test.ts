@@ -77,14 +77,23 @@ describe('the staff console in Chromium', () => {
   it('an agent is refused a supervisor\'s action (assigning a case), and the refusal is audited', async () => {
     const { context, page } = await enrolAndSignIn('agent', 'Alex Agent');
     try {
-      await page.goto(`${fed.issuer}/support/staff/cases/${ref}`);
+      // The case is not assigned to this agent: it is not in their queue and its page is refused.
+      expect(await page.textContent('main')).not.toContain(ref);
+      const opened = await page.goto(`${fed.issuer}/support/staff/cases/${ref}`);
+      expect(opened?.status()).toBe(403);
+      expect(await page.textContent('main')).toContain('You cannot do that');
+      expect(await page.textContent('main')).not.toContain('Stuck at the last step');
+      await check(page, 'staff-forbidden');
       expect(await page.$('#assign-form')).toBeNull();
       const csrf = await page.getAttribute('form[action="/support/staff/sign-out"] input[name=csrf]', 'value');
       const response = await page.request.post(`${fed.issuer}/support/staff/cases/${ref}/assign`, { form: { csrf: csrf!, staff: 'someone' } });
       expect(response.status()).toBe(403);
       await page.setContent(await response.text());
       const denied = (await fed.brokers[0]!.audit.list({ caseRef: ref })).filter((e) => e.type === 'staff.denied');
-      expect(denied.at(-1)?.data).toMatchObject({ action: 'assign', role: 'agent' });
+      expect(denied.slice(-2).map((e) => e.data)).toMatchObject([
+        { action: 'view', role: 'agent' },
+        { action: 'assign', role: 'agent' },
+      ]);
     } finally {
       await context.close();
     }

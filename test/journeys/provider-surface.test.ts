@@ -8,6 +8,7 @@ import { startFederation, type Federation } from '../support/federation.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { Citizen } from '../support/citizen.js';
 import { BrowserClient } from '../support/browser-client.js';
+import { auditOutage } from '../support/audit-outage.js';
 
 describe('the broker towards services and operators', () => {
   let fed: Federation;
@@ -111,6 +112,48 @@ describe('the broker towards services and operators', () => {
     expect(fresh.html).not.toMatch(/value="civic-id"[^>]*checked/);
   });
 
+  it('fails closed when only the audit append fails: the consent transition is not taken and nothing is released', async () => {
+    const broker = fed.brokers[0]!;
+    const deliveries = async () => {
+      let n = 0;
+      for await (const { key } of broker.store.dump()) if (key.startsWith('delivery:')) n++;
+      return n;
+    };
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.verifyWith('civic-id', 'margaret');
+    expect(citizen.html).toContain('Margaret');
+    const consentPage = (citizen.current as { url: string }).url;
+    const journeyRef = (await broker.audit.list({ limit: 1000 })).filter((e) => e.type === 'journey.idpReturned').at(-1)!.journey!;
+    const journeyEvents = async () => (await broker.audit.list({ journey: journeyRef })).map((e) => e.type);
+    const eventsBefore = await journeyEvents();
+    const deliveriesBefore = await deliveries();
+
+    // The store works (the journey and the interaction load); only the audit trail refuses writes.
+    const outage = auditOutage(broker.store);
+    try {
+      const landing = await citizen.consent('approve');
+      expect(landing).toMatchObject({ kind: 'page', status: 500 });
+      expect(citizen.html).toContain('Sorry, there is a problem with this service');
+      expect(outage.refused).toBeGreaterThan(0);
+    } finally {
+      outage.end();
+    }
+    expect(await deliveries()).toBe(deliveriesBefore); // nothing released
+    expect(await journeyEvents()).toEqual(eventsBefore);
+    expect(await broker.audit.verify()).toMatchObject({ ok: true });
+
+    // The journey is still waiting for consent: the page comes back, and consent now completes it.
+    await citizen.visit(consentPage);
+    expect(citizen.html).toContain('Margaret');
+    expect(await citizen.consent('approve')).toMatchObject({ kind: 'service' });
+    const { claims, userinfo } = await citizen.collect();
+    expect(JSON.stringify([claims, userinfo])).toContain('Margaret');
+    expect(await journeyEvents()).toEqual(expect.arrayContaining(['journey.consentGiven', 'journey.delivered']));
+  });
+
+  // (With the whole store down the step fails as it loads the journey, before any audit write:
+  // the test above is the one that proves audit failures are not swallowed.)
   it('fails closed: with the store (and so the audit trail) unreachable, consent releases nothing', async () => {
     const citizen = new Citizen(fed);
     await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });

@@ -25,15 +25,28 @@ export class StaffMember {
     return { response, sent };
   }
 
+  /** A signed sign-in response for a challenge this member's own browser was given (not posted). */
+  async signedResponse(): Promise<string> {
+    const page = await getText(await this.browser.fetch(new URL('/support/staff/sign-in', this.base)));
+    return JSON.stringify(this.authenticator.authenticate(optionsIn(page), this.origin, this.authenticator.credentials[0]));
+  }
+
+  /** The session cookie, if this browser is signed in. */
+  get sessionId(): string | undefined {
+    return this.browser.cookies().find((c) => c.name === 'idb_staff')?.value;
+  }
+
   async page(path: string): Promise<{ status: number; html: string }> {
     const response = await this.browser.fetch(new URL(path, this.base));
     return { status: response.status, html: await getText(response) };
   }
 
-  /** Submit a form on the case page (note, escalate, assign, resolve, reopen). */
+  /**
+   * Post a case action (note, escalate, assign, resolve, reopen) with this session's CSRF token,
+   * taken from the queue page (opening the case page would itself be audited, or refused).
+   */
   async act(ref: string, action: string, fields: Record<string, string> = {}): Promise<Response> {
-    const url = new URL(`/support/staff/cases/${ref}`, this.base);
-    const html = await getText(await this.browser.fetch(url));
+    const html = await getText(await this.browser.fetch(new URL('/support/staff', this.base)));
     const csrf = html.match(/name="csrf" value="([^"]+)"/)![1]!;
     return this.browser.fetch(new URL(`/support/staff/cases/${ref}/${action}`, this.base), {
       method: 'POST',

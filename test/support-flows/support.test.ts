@@ -11,7 +11,8 @@ import { startRedis, type RedisServer } from '../support/redis.js';
 import { startFederation, type Federation } from '../support/federation.js';
 import { Citizen } from '../support/citizen.js';
 import { BrowserClient, getText } from '../support/browser-client.js';
-import { StaffMember } from './staff-driver.js';
+import { auditOutage } from '../support/audit-outage.js';
+import { optionsIn, StaffMember } from './staff-driver.js';
 
 const run = promisify(execFile);
 const CONTACT = 'margaret.contact@example.org';
@@ -60,6 +61,15 @@ describe('support and disputes', () => {
     expect((await member.enrol(url)).status).toBe(303);
     expect((await member.signIn()).response.status).toBe(303);
     return member;
+  }
+
+  /** The audit trail's last sequence number (nothing is pruned here), and the events after one. */
+  const lastSeq = async () => (await fed.brokers[0]!.audit.verify()).count;
+  const eventsAfter = async (seq: number) => fed.brokers[0]!.audit.list({ from: seq + 1, limit: 1000 });
+
+  /** A signed-in staff member's id (from their session). */
+  async function idOf(member: StaffMember) {
+    return (await fed.brokers[0]!.support.staff.session(member.sessionId))!.account.id;
   }
 
   it('a citizen opens a case from the failure page; the service gets the case reference; the status page shows it', async () => {
@@ -152,10 +162,21 @@ describe('support and disputes', () => {
   it('each role: every action it may not take answers 403 and is audited', async () => {
     const { ref } = await citizenOpensCase();
     const agent = await staffWithRole('agent');
+    const otherAgent = await staffWithRole('agent', 'Other agent');
     const auditor = await staffWithRole('auditor');
     const supervisor = await staffWithRole('supervisor');
+    const openCase = async (who: StaffMember) => (await who.page(`/support/staff/cases/${ref}`)).status;
+
+    // Supervisors and auditors see every case; an agent sees only the cases assigned to them.
+    for (const who of [supervisor, auditor]) {
+      expect((await who.page('/support/staff')).html).toContain(ref);
+      expect(await openCase(who)).toBe(200);
+    }
+    for (const who of [agent, otherAgent]) expect((await who.page('/support/staff')).html).not.toContain(ref);
+
     const refusals: Array<[StaffMember, string, Record<string, string>]> = [
-      [agent, 'note', { note: 'x' }], // not assigned to them
+      [agent, 'view', {}], // not assigned to them
+      [agent, 'note', { note: 'x' }],
       [agent, 'escalate', { to: 'idp', whom: 'x' }],
       [agent, 'resolve', { outcome: 'duplicate' }],
       [agent, 'assign', { staff: 'x' }],
@@ -166,15 +187,25 @@ describe('support and disputes', () => {
       [auditor, 'assign', { staff: 'x' }],
       [auditor, 'reopen', {}],
     ];
-    for (const [who, action, fields] of refusals) expect((await who.act(ref, action, fields)).status, `${action}`).toBe(403);
+    for (const [who, action, fields] of refusals) expect(action === 'view' ? await openCase(who) : (await who.act(ref, action, fields)).status, action).toBe(403);
     expect((await agent.page('/support/staff/audit')).status).toBe(403);
     expect((await supervisor.page('/support/staff/audit')).status).toBe(403);
-    const denied = (await fed.brokers[0]!.audit.list({ caseRef: ref })).filter((e) => e.type === 'staff.denied');
+    const deniedOn = async () => (await fed.brokers[0]!.audit.list({ caseRef: ref })).filter((e) => e.type === 'staff.denied');
+    const denied = await deniedOn();
     expect(denied.map((e) => e.data?.action)).toEqual(refusals.map(([, a]) => a));
+    expect(denied[0]).toMatchObject({ actor: await idOf(agent), data: { action: 'view', role: 'agent' } });
 
-    // Once a supervisor assigns the case to the agent, the agent may work it.
-    const agentId = (await fed.brokers[0]!.audit.list({})).reverse().find((e) => e.type === 'staff.signedIn' && e.data?.role === 'agent')!.actor!;
-    expect((await supervisor.act(ref, 'assign', { staff: agentId })).status).toBe(303);
+    // Once a supervisor assigns the case to the agent, the agent sees it and may work it; the other agent still may not see it.
+    expect((await supervisor.act(ref, 'assign', { staff: await idOf(agent) })).status).toBe(303);
+    expect((await agent.page('/support/staff')).html).toContain(ref);
+    expect(await openCase(agent)).toBe(200);
+    expect((await otherAgent.page('/support/staff')).html).not.toContain(ref);
+    expect(await openCase(otherAgent)).toBe(403);
+    expect((await otherAgent.act(ref, 'note', { note: 'x' })).status).toBe(403);
+    expect((await deniedOn()).slice(refusals.length)).toMatchObject([
+      { actor: await idOf(otherAgent), data: { action: 'view', role: 'agent' } },
+      { actor: await idOf(otherAgent), data: { action: 'note', role: 'agent' } },
+    ]);
     expect((await agent.act(ref, 'note', { note: 'Called the council' })).status).toBe(303);
     expect((await agent.act(ref, 'resolve', { outcome: 'matched_by_service' })).status).toBe(303);
     expect((await agent.act(ref, 'reopen')).status).toBe(403);
@@ -183,6 +214,7 @@ describe('support and disputes', () => {
   });
 
   it('staff sign-in fails without a registered passkey, with a wrong origin, or with a replayed challenge', async () => {
+    const start = await lastSeq();
     const stranger = new StaffMember(base);
     stranger.authenticator.register({ challenge: 'AAAA', rp: { id: new URL(base).hostname, name: 'x' }, user: { id: 'AAAA', name: 'x', displayName: 'x' }, pubKeyCredParams: [{ type: 'public-key', alg: -7 }] } as never, base);
     expect((await stranger.signIn()).response.status).toBe(401);
@@ -196,8 +228,104 @@ describe('support and disputes', () => {
     expect(first.response.status).toBe(303);
     const replay = new StaffMember(base);
     expect((await replay.signIn({ replay: first.sent })).response.status).toBe(401);
-    const failures = (await fed.brokers[0]!.audit.list({})).filter((e) => e.type === 'staff.signInFailed');
-    expect(failures.length).toBeGreaterThanOrEqual(3);
+    const failures = (await eventsAfter(start)).filter((e) => e.type === 'staff.signInFailed');
+    expect(failures.map((e) => e.data?.why)).toEqual(['unknown_passkey', 'not_verified', 'expired']);
+  });
+
+  it('login CSRF: a valid sign-in response posted from another browser is refused and audited; so is an enrolment response', async () => {
+    const mallory = await staffWithRole('agent', 'Mallory');
+    const start = await lastSeq();
+
+    // Mallory signs a challenge her own browser was given and has the victim's browser post it:
+    // once from the sign-in page the victim has open (the victim's own ceremony cookie), and once
+    // as a cross-site form post (a SameSite=Strict cookie is not sent: no cookie at all).
+    const victim = new StaffMember(base);
+    const fromVictimsPage = await victim.signIn({ replay: await mallory.signedResponse() });
+    expect(fromVictimsPage.response.status).toBe(401);
+    expect(await getText(fromVictimsPage.response)).toContain('Your passkey could not be used to sign in');
+    const crossSite = new StaffMember(base);
+    const posted = await crossSite.browser.fetch(new URL('/support/staff/sign-in', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ response: await mallory.signedResponse() }).toString(),
+    });
+    expect(posted.status).toBe(401);
+    for (const browser of [victim, crossSite]) {
+      expect(browser.sessionId).toBeUndefined();
+      expect((await browser.page('/support/staff')).status).toBe(303); // still not signed in
+    }
+    const failures = (await eventsAfter(start)).filter((e) => e.type === 'staff.signInFailed');
+    expect(failures.map((e) => e.data?.why)).toEqual(['other_browser', 'other_browser']);
+    // In her own browser the same kind of response works.
+    expect((await mallory.signIn()).response.status).toBe(303);
+
+    // Enrolment: a registration made in one browser and posted from another is refused; the link still works.
+    const { url } = await fed.brokers[0]!.support.staff.invite('Enrol Victim', 'agent');
+    const enrolPath = new URL(new URL(url).pathname, base);
+    const elsewhere = new StaffMember(base);
+    const page = await getText(await elsewhere.browser.fetch(enrolPath)); // the victim has the enrolment page open
+    const attacker = new StaffMember(base);
+    const registration = attacker.authenticator.register(optionsIn(await getText(await attacker.browser.fetch(enrolPath))), base);
+    expect((await elsewhere.browser.submitForm(page, enrolPath, { formSelector: 'passkey-form', fields: { response: JSON.stringify(registration) } })).status).toBe(400);
+    expect((await eventsAfter(start)).filter((e) => e.type === 'staff.enrolRefused').map((e) => e.data)).toEqual([{ why: 'other_browser' }]);
+    expect((await elsewhere.enrol(url)).status).toBe(303);
+    expect((await elsewhere.signIn()).response.status).toBe(303);
+  });
+
+  it('audit before effect: while audit events cannot be written, staff actions, case pages and sign-in do not take effect', async () => {
+    const broker = fed.brokers[0]!;
+    const { ref } = await citizenOpensCase();
+    const supervisor = await staffWithRole('supervisor', 'Outage Supervisor');
+    const late = new StaffMember(base);
+    expect((await late.enrol((await broker.support.staff.invite('Late Starter', 'agent')).url)).status).toBe(303);
+    const citizen = new Citizen(fed); // a citizen about to open a case when the outage starts
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.verifyWith('civic-id', 'margaret');
+    await citizen.consent('cancel');
+    await citizen.press('help');
+    const before = await broker.support.cases.find(ref);
+    const casesBefore = (await raw.keys('*case:{*')).length;
+    const sessionsBefore = (await raw.keys('*staff-session:*')).length;
+    const eventsBefore = (await broker.audit.verify()).count;
+
+    const outage = auditOutage(broker.store);
+    try {
+      const actions: Array<[string, Record<string, string>]> = [
+        ['note', { note: 'Called the council' }],
+        ['escalate', { to: 'service', whom: 'Council tax team' }],
+        ['assign', { staff: await idOf(supervisor) }],
+        ['resolve', { outcome: 'duplicate' }],
+      ];
+      for (const [action, fields] of actions) {
+        const response = await supervisor.act(ref, action, fields);
+        expect(response.status, action).toBe(503);
+        expect(await getText(response), action).toContain('could not be recorded in the audit trail, so it has not been carried out. The case has not changed.');
+      }
+      expect(await broker.support.cases.find(ref)).toEqual(before); // no note, no escalation, not assigned, not resolved, contact kept
+      const casePage = await supervisor.page(`/support/staff/cases/${ref}`);
+      expect(casePage.status).toBe(503);
+      expect(casePage.html).not.toContain(CONTACT);
+
+      const signIn = await late.signIn();
+      expect(signIn.response.status).toBe(503);
+      expect(await getText(signIn.response)).toContain('so you have not been signed in');
+      expect(late.sessionId).toBeUndefined();
+      expect((await raw.keys('*staff-session:*')).length).toBe(sessionsBefore);
+
+      // The citizen's journey fails closed too: no case is opened without its audit event.
+      expect(await citizen.press('help', { step: 'open', description: DESCRIPTION })).toMatchObject({ kind: 'page', status: 500 });
+      expect((await raw.keys('*case:{*')).length).toBe(casesBefore);
+      expect(outage.refused).toBeGreaterThanOrEqual(actions.length + 3);
+    } finally {
+      outage.end();
+    }
+    expect((await broker.audit.verify())).toEqual({ ok: true, count: eventsBefore });
+
+    // With the audit trail back, the same steps work and are recorded.
+    expect((await supervisor.act(ref, 'note', { note: 'Called the council' })).status).toBe(303);
+    expect((await late.signIn()).response.status).toBe(303);
+    expect((await broker.support.cases.find(ref))?.notes).toHaveLength(1);
+    expect((await broker.audit.list({ caseRef: ref })).map((e) => e.type)).toContain('staff.note');
   });
 
   it('editing an audit event is detected on the auditor page', async () => {

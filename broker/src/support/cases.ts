@@ -65,12 +65,18 @@ export class Cases {
     ]);
   }
 
-  async open(input: Omit<SupportCase, 'ref' | 'status' | 'createdAt' | 'updatedAt' | 'escalations' | 'notes'>): Promise<SupportCase> {
+  /**
+   * Open a case. `beforeWrite` runs with the new case before anything is stored (the caller
+   * audits there: if it throws, no case exists).
+   */
+  async open(input: Omit<SupportCase, 'ref' | 'status' | 'createdAt' | 'updatedAt' | 'escalations' | 'notes'>, beforeWrite?: (c: SupportCase) => Promise<void>): Promise<SupportCase> {
     const now = this.o.now();
     for (let attempt = 0; attempt < 5; attempt++) {
       const ref = newReference(3);
       const c: SupportCase = { ...input, ref, status: 'open', createdAt: now, updatedAt: now, escalations: [], notes: [] };
       // 60 random bits: a clash is all but impossible, but never overwrite a case.
+      if ((await this.o.store.get(caseKey(ref))) !== null) continue;
+      await beforeWrite?.(c);
       if (await this.o.store.setIfAbsent(caseKey(ref), this.o.sealer.seal(c, caseKey(ref)), OPEN_TTL)) {
         await this.save(c);
         return c;

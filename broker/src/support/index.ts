@@ -1,8 +1,9 @@
 /**
  * Support and disputes: cases opened from failed journeys, a status page for citizens, and
- * the staff console. Every staff action, allowed or refused, goes into the audit trail.
+ * the staff console. Every staff action, allowed or refused, goes into the audit trail, and
+ * takes effect only once it is there.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -12,14 +13,14 @@ import type Koa from 'koa';
 import type { Policies } from '@idbroker/policies';
 import type { Store } from '../store/index.js';
 import type { Sealer } from '../crypto/seal.js';
-import type { AuditTrail } from '../audit/index.js';
+import type { AuditEventInput, AuditTrail } from '../audit/index.js';
 import type { Views } from '../views/index.js';
 import { resolveLocale } from '../views/index.js';
 import type { JourneySupport } from '../journey/routes.js';
 import type { Metrics } from '../metrics/index.js';
 import { PublicError } from '../errors.js';
 import { Cases, RESOLUTION_OUTCOMES, type ResolutionOutcome, type SupportCase } from './cases.js';
-import { Staff, StaffError, type StaffAccount, type StaffSession } from './staff.js';
+import { BROWSER_BINDING, CEREMONY_SECONDS, newBrowserBinding, Staff, StaffError, type StaffAccount, type StaffSession } from './staff.js';
 import { may, type Action } from './permissions.js';
 
 export { Cases } from './cases.js';
@@ -37,6 +38,8 @@ export interface SupportOptions {
   secureCookies: boolean;
   /** Citizen lookups allowed per client IP per 10 minutes. Default 10. */
   lookupsPerIp?: number;
+  /** Where a staff action refused for want of an audit record is reported (with its error id). */
+  logger?: { error(obj: object, msg?: string): void };
 }
 
 export interface Support {
@@ -50,6 +53,8 @@ export interface Support {
 }
 
 const STAFF_COOKIE = 'idb_staff';
+/** Ties a passkey ceremony (sign-in, enrolment) to the browser that asked for it: see BROWSER_BINDING. */
+const CEREMONY_COOKIE = 'idb_staff_ceremony';
 const CITIZEN_CSRF_COOKIE = 'idb_case_csrf';
 const require = createRequire(import.meta.url);
 const SCRIPTS: Record<string, () => string> = {
@@ -57,6 +62,21 @@ const SCRIPTS: Record<string, () => string> = {
   'simplewebauthn-browser.js': () => readFileSync(join(dirname(require.resolve('@simplewebauthn/browser')), '../dist/bundle/index.umd.min.js'), 'utf8'),
   'staff-passkey.js': () => readFileSync(new URL('./public/staff-passkey.js', import.meta.url), 'utf8'),
 };
+
+/** What a staff member tried when the audit trail could not take the event (names the message shown). */
+type NotRecordedWhat = 'action' | 'view' | 'sign_in' | 'enrol' | 'sign_out';
+
+/** A staff action that was not done because its audit event could not be written. */
+class NotRecorded extends Error {
+  override readonly name = 'NotRecorded';
+  constructor(
+    readonly what: NotRecordedWhat,
+    readonly eventType: string,
+    override readonly cause: Error,
+  ) {
+    super(`audit event ${eventType} not written: ${cause.message}`);
+  }
+}
 
 /** JSON for a <script type="application/json"> block: nothing in it can close the element. */
 const safeJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
@@ -74,17 +94,22 @@ export function createSupport(o: SupportOptions): Support {
 
   const journeySupport: JourneySupport = {
     async openCase(input) {
-      const c = await cases.open({
-        service: input.clientId,
-        ...(input.idpId ? { idp: input.idpId } : {}),
-        requested: input.requested,
-        stage: input.stage,
-        reason: input.reason,
-        journeyRef: input.journeyRef,
-        locale: input.locale,
-        ...(input.description || input.contact ? { citizen: { ...(input.description ? { description: input.description } : {}), ...(input.contact ? { contact: input.contact } : {}) } } : {}),
-      });
-      await o.audit.append({ type: 'case.opened', journey: input.journeyRef, caseRef: c.ref, actor: 'citizen', data: { client: input.clientId, reason: input.reason, stage: input.stage } });
+      // Audit first: if the event cannot be written, no case exists and the journey fails closed.
+      const c = await cases.open(
+        {
+          service: input.clientId,
+          ...(input.idpId ? { idp: input.idpId } : {}),
+          requested: input.requested,
+          stage: input.stage,
+          reason: input.reason,
+          journeyRef: input.journeyRef,
+          locale: input.locale,
+          ...(input.description || input.contact ? { citizen: { ...(input.description ? { description: input.description } : {}), ...(input.contact ? { contact: input.contact } : {}) } } : {}),
+        },
+        async (opened) => {
+          await o.audit.append({ type: 'case.opened', journey: input.journeyRef, caseRef: opened.ref, actor: 'citizen', data: { client: input.clientId, reason: input.reason, stage: input.stage } });
+        },
+      );
       o.metrics?.caseOpened(input.clientId);
       return { reference: c.ref };
     },
@@ -136,6 +161,18 @@ export function createSupport(o: SupportOptions): Support {
   });
 
   // ---- staff ----
+  //
+  // Audit before effect: every staff action is written to the audit trail first and takes
+  // effect only once it is recorded. If the event cannot be written, nothing changes (no case
+  // update, no session, no account) and the staff member sees a page saying so.
+  async function record(what: NotRecordedWhat, event: AuditEventInput): Promise<void> {
+    try {
+      await o.audit.append(event);
+    } catch (e) {
+      throw new NotRecorded(what, event.type, e as Error);
+    }
+  }
+
   async function staffOf(ctx: Koa.Context): Promise<{ session: StaffSession; account: StaffAccount }> {
     const current = await staff.session(ctx.cookies.get(STAFF_COOKIE));
     if (!current) {
@@ -146,64 +183,99 @@ export function createSupport(o: SupportOptions): Support {
     return current;
   }
 
-  async function refuse(ctx: Koa.Context, who: StaffAccount, action: Action, caseRef?: string): Promise<void> {
-    await o.audit.append({ type: 'staff.denied', actor: who.id, ...(caseRef ? { caseRef } : {}), data: { action, role: who.role } });
-    o.views.render(ctx, 'support/staff-forbidden', { action, signedInAs: { name: who.name, role: who.role } }, { status: 403, locale: resolveLocale(ctx) });
+  async function refuse(ctx: Koa.Context, session: StaffSession, who: StaffAccount, action: Action, caseRef?: string): Promise<void> {
+    await record(action === 'view' || action === 'verify_audit' ? 'view' : 'action', { type: 'staff.denied', actor: who.id, ...(caseRef ? { caseRef } : {}), data: { action, role: who.role } });
+    o.views.render(ctx, 'support/staff-forbidden', { action, signedInAs: { name: who.name, role: who.role }, csrfToken: session.csrf }, { status: 403, locale: resolveLocale(ctx) });
   }
 
-  const signInNeeded: Koa.Middleware = async (ctx, next) => {
+  /** Every staff route: sign-in redirects stay redirects; an action that could not be audited gets its own page. */
+  const staffPages: Koa.Middleware = async (ctx, next) => {
     try {
       await next();
     } catch (e) {
-      if (!(e instanceof SignInNeeded)) throw e;
+      if (e instanceof SignInNeeded) return;
+      if (!(e instanceof NotRecorded)) throw e;
+      const errorId = randomUUID();
+      o.logger?.error({ errorId, what: e.what, type: e.eventType, err: { message: e.cause.message } }, 'staff action not done: it could not be written to the audit trail');
+      ctx.set('Retry-After', '60');
+      o.views.render(ctx, 'support/staff-not-recorded', { what: e.what, errorId }, { status: 503, locale: resolveLocale(ctx) });
     }
   };
 
-  router.get('/support/staff/sign-in', async (ctx) => {
-    const options = await staff.authenticationOptions();
-    o.views.render(ctx, 'support/staff-sign-in', { optionsJson: safeJson(options), signedOut: ctx.query.signed_out === '1', enrolled: ctx.query.enrolled === '1' }, { locale: resolveLocale(ctx) });
-  });
+  /** The browser's ceremony binding (reused while it lasts, so two tabs both work), refreshed. */
+  function ceremonyBinding(ctx: Koa.Context): string {
+    const current = ctx.cookies.get(CEREMONY_COOKIE);
+    const binding = current && BROWSER_BINDING.test(current) ? current : newBrowserBinding();
+    ctx.cookies.set(CEREMONY_COOKIE, binding, { ...cookie('/support/staff', 'strict'), maxAge: CEREMONY_SECONDS * 1000 });
+    return binding;
+  }
 
-  router.post('/support/staff/sign-in', forms, async (ctx) => {
-    const body = ctx.request.body as Record<string, string | undefined>;
+  /** A passkey response from a form field; anything unreadable becomes {} (refused as unreadable). */
+  const readJson = <T>(value: unknown): T => {
     try {
-      const { session, account } = await staff.completeAuthentication(JSON.parse(String(body.response ?? '{}')));
-      ctx.cookies.set(STAFF_COOKIE, session.sid, { ...cookie('/support/staff', 'strict'), maxAge: undefined });
-      await o.audit.append({ type: 'staff.signedIn', actor: account.id, data: { role: account.role } });
-      ctx.status = 303;
-      ctx.redirect('/support/staff');
-    } catch (e) {
-      await o.audit.append({ type: 'staff.signInFailed', actor: 'unknown', data: { why: e instanceof StaffError ? 'refused' : 'error' } });
-      const options = await staff.authenticationOptions();
-      o.views.render(ctx, 'support/staff-sign-in', { optionsJson: safeJson(options), error: 'not_verified' }, { status: 401, locale: resolveLocale(ctx) });
+      return JSON.parse(String(value ?? '{}')) as T;
+    } catch {
+      return {} as T;
     }
+  };
+
+  const signInPage = async (ctx: Koa.Context, model: { signedOut?: boolean; enrolled?: boolean; error?: 'not_verified' }, status = 200) => {
+    const options = await staff.authenticationOptions(ceremonyBinding(ctx));
+    o.views.render(ctx, 'support/staff-sign-in', { optionsJson: safeJson(options), ...model }, { status, locale: resolveLocale(ctx) });
+  };
+
+  router.get('/support/staff/sign-in', staffPages, async (ctx) => {
+    await signInPage(ctx, { signedOut: ctx.query.signed_out === '1', enrolled: ctx.query.enrolled === '1' });
   });
 
-  router.get('/support/staff/enrol/:token', async (ctx) => {
+  router.post('/support/staff/sign-in', staffPages, forms, async (ctx) => {
+    const body = ctx.request.body as Record<string, string | undefined>;
+    let signedIn;
+    try {
+      // The sign-in is audited once the passkey is verified and before the session exists.
+      signedIn = await staff.completeAuthentication(readJson(body.response), ctx.cookies.get(CEREMONY_COOKIE), (account) =>
+        record('sign_in', { type: 'staff.signedIn', actor: account.id, data: { role: account.role } }),
+      );
+    } catch (e) {
+      if (!(e instanceof StaffError)) throw e;
+      await record('sign_in', { type: 'staff.signInFailed', actor: 'unknown', data: { why: e.code } });
+      return signInPage(ctx, { error: 'not_verified' }, 401);
+    }
+    ctx.cookies.set(STAFF_COOKIE, signedIn.session.sid, { ...cookie('/support/staff', 'strict'), maxAge: undefined });
+    ctx.status = 303;
+    ctx.redirect('/support/staff');
+  });
+
+  router.get('/support/staff/enrol/:token', staffPages, async (ctx) => {
     const invite = await staff.peekInvite(ctx.params.token!);
     if (!invite) throw new PublicError(404, 'not_found', 'unknown or used staff invite');
-    const options = await staff.registrationOptions(ctx.params.token!);
+    const options = await staff.registrationOptions(ctx.params.token!, ceremonyBinding(ctx));
     o.views.render(ctx, 'support/staff-enrol', { name: invite.name, role: invite.role, optionsJson: safeJson(options), formAction: `/support/staff/enrol/${ctx.params.token}` }, { locale: resolveLocale(ctx) });
   });
 
-  router.post('/support/staff/enrol/:token', forms, async (ctx) => {
+  router.post('/support/staff/enrol/:token', staffPages, forms, async (ctx) => {
     const body = ctx.request.body as Record<string, string | undefined>;
     try {
-      const account = await staff.completeRegistration(ctx.params.token!, JSON.parse(String(body.response ?? '{}')));
-      await o.audit.append({ type: 'staff.enrolled', actor: account.id, data: { role: account.role } });
-      ctx.status = 303;
-      ctx.redirect('/support/staff/sign-in?enrolled=1');
+      // Audited once the passkey is verified and before the account exists or the invitation is used up.
+      await staff.completeRegistration(ctx.params.token!, readJson(body.response), ctx.cookies.get(CEREMONY_COOKIE), (account) =>
+        record('enrol', { type: 'staff.enrolled', actor: account.id, data: { role: account.role } }),
+      );
     } catch (e) {
-      throw new PublicError(400, 'bad_request', `staff enrolment refused: ${(e as Error).message}`);
+      if (!(e instanceof StaffError)) throw e;
+      await record('enrol', { type: 'staff.enrolRefused', actor: 'unknown', data: { why: e.code } });
+      throw new PublicError(400, 'bad_request', `staff enrolment refused: ${e.message}`);
     }
+    ctx.status = 303;
+    ctx.redirect('/support/staff/sign-in?enrolled=1');
   });
 
-  router.post('/support/staff/sign-out', signInNeeded, forms, async (ctx) => {
+  router.post('/support/staff/sign-out', staffPages, forms, async (ctx) => {
     const { session, account } = await staffOf(ctx);
     checkStaffCsrf(ctx, session);
+    // Signing out always takes effect (a session must never outlive a failed audit write).
     await staff.signOut(session.sid);
-    await o.audit.append({ type: 'staff.signedOut', actor: account.id });
     ctx.cookies.set(STAFF_COOKIE, null, cookie('/support/staff', 'strict'));
+    await record('sign_out', { type: 'staff.signedOut', actor: account.id });
     ctx.status = 303;
     ctx.redirect('/support/staff/sign-in?signed_out=1');
   });
@@ -225,10 +297,11 @@ export function createSupport(o: SupportOptions): Support {
     assignee: c.assignee ?? '',
   });
 
-  router.get('/support/staff', signInNeeded, async (ctx) => {
+  router.get('/support/staff', staffPages, async (ctx) => {
     const { session, account } = await staffOf(ctx);
     const q = ctx.query as Record<string, string | undefined>;
-    const list = await cases.queue({ ...(q.service ? { service: q.service } : {}), ...(q.idp ? { idp: q.idp } : {}), ...(q.reason ? { reason: q.reason } : {}) });
+    // Each staff member sees the cases they may view (an agent: those assigned to them).
+    const list = (await cases.queue({ ...(q.service ? { service: q.service } : {}), ...(q.idp ? { idp: q.idp } : {}), ...(q.reason ? { reason: q.reason } : {}) })).filter((c) => may(account, 'view', c));
     o.views.render(
       ctx,
       'support/staff-queue',
@@ -245,11 +318,12 @@ export function createSupport(o: SupportOptions): Support {
     );
   });
 
-  router.get('/support/staff/cases/:ref', signInNeeded, async (ctx) => {
+  router.get('/support/staff/cases/:ref', staffPages, async (ctx) => {
     const { session, account } = await staffOf(ctx);
     const c = await cases.find(ctx.params.ref!);
     if (!c) throw new PublicError(404, 'not_found', 'no such case');
-    await o.audit.append({ type: 'staff.viewedCase', actor: account.id, caseRef: c.ref });
+    if (!may(account, 'view', c)) return refuse(ctx, session, account, 'view', c.ref);
+    await record('view', { type: 'staff.viewedCase', actor: account.id, caseRef: c.ref });
     const timeline = [...(await o.audit.list({ journey: c.journeyRef })), ...(await o.audit.list({ caseRef: c.ref }))]
       .sort((a, b) => a.seq - b.seq)
       .filter((e, i, all) => all.findIndex((x) => x.seq === e.seq) === i)
@@ -269,62 +343,67 @@ export function createSupport(o: SupportOptions): Support {
     );
   });
 
-  router.post('/support/staff/cases/:ref/:action', signInNeeded, forms, async (ctx) => {
+  router.post('/support/staff/cases/:ref/:action', staffPages, forms, async (ctx) => {
     const { session, account } = await staffOf(ctx);
     checkStaffCsrf(ctx, session);
     const action = ctx.params.action as Action;
     if (!['note', 'escalate', 'resolve', 'assign', 'reopen'].includes(action)) throw new PublicError(404, 'not_found', 'no such action');
     const c = await cases.find(ctx.params.ref!);
     if (!c) throw new PublicError(404, 'not_found', 'no such case');
-    if (!may(account, action, c)) return refuse(ctx, account, action, c.ref);
+    if (!may(account, action, c)) return refuse(ctx, session, account, action, c.ref);
     const body = ctx.request.body as Record<string, string | undefined>;
     const text = (name: string, max: number) => String(body[name] ?? '').trim().slice(0, max);
     const now = o.now();
+    // Check the input and work out the change; nothing is written until the audit event is.
     let data: Record<string, string> = {};
+    let change: () => Promise<unknown>;
     switch (action) {
       case 'note': {
         const note = text('note', 2000);
         if (!note) throw new PublicError(400, 'bad_request', 'empty note');
-        await cases.update(c.ref, (x) => ({ ...x, status: x.status === 'open' ? 'in_progress' : x.status, notes: [...x.notes, { by: account.name, at: now, text: note }] }));
+        change = () => cases.update(c.ref, (x) => ({ ...x, status: x.status === 'open' ? 'in_progress' : x.status, notes: [...x.notes, { by: account.name, at: now, text: note }] }));
         break;
       }
       case 'escalate': {
         const to = body.to === 'idp' || body.to === 'service' ? body.to : undefined;
         const whom = text('whom', 120);
         if (!to || !whom) throw new PublicError(400, 'bad_request', 'escalation needs to (idp|service) and whom');
-        await cases.update(c.ref, (x) => ({ ...x, status: 'escalated', escalations: [...x.escalations, { to, whom, by: account.name, at: now }] }));
+        change = () => cases.update(c.ref, (x) => ({ ...x, status: 'escalated', escalations: [...x.escalations, { to, whom, by: account.name, at: now }] }));
         data = { to };
         break;
       }
       case 'assign': {
         const target = await staff.account(text('staff', 64));
         if (!target) throw new PublicError(400, 'bad_request', 'no such staff member');
-        await cases.update(c.ref, (x) => ({ ...x, assignee: target.id, status: x.status === 'open' ? 'in_progress' : x.status }));
+        change = () => cases.update(c.ref, (x) => ({ ...x, assignee: target.id, status: x.status === 'open' ? 'in_progress' : x.status }));
         data = { to: target.id };
         break;
       }
       case 'resolve': {
         const outcome = body.outcome as ResolutionOutcome;
         if (!RESOLUTION_OUTCOMES.includes(outcome)) throw new PublicError(400, 'bad_request', 'unknown outcome');
-        await cases.resolve(c.ref, outcome, account.id);
-        o.metrics?.caseResolved(outcome);
+        change = async () => {
+          await cases.resolve(c.ref, outcome, account.id);
+          o.metrics?.caseResolved(outcome);
+        };
         data = { outcome };
         break;
       }
-      case 'reopen':
-        await cases.reopen(c.ref);
+      default:
+        change = () => cases.reopen(c.ref);
         break;
     }
-    await o.audit.append({ type: `staff.${action}`, actor: account.id, caseRef: c.ref, data });
+    await record('action', { type: `staff.${action}`, actor: account.id, caseRef: c.ref, data });
+    await change();
     ctx.status = 303;
     ctx.redirect(`/support/staff/cases/${c.ref}`);
   });
 
-  router.get('/support/staff/audit', signInNeeded, async (ctx) => {
-    const { account } = await staffOf(ctx);
-    if (!may(account, 'verify_audit')) return refuse(ctx, account, 'verify_audit');
+  router.get('/support/staff/audit', staffPages, async (ctx) => {
+    const { session, account } = await staffOf(ctx);
+    if (!may(account, 'verify_audit')) return refuse(ctx, session, account, 'verify_audit');
     const result = await o.audit.verify();
-    await o.audit.append({ type: 'staff.verifiedAudit', actor: account.id, data: { ok: result.ok, count: result.count } });
+    await record('view', { type: 'staff.verifiedAudit', actor: account.id, data: { ok: result.ok, count: result.count } });
     o.views.render(ctx, 'support/staff-audit', { signedInAs: { name: account.name, role: account.role }, result: result.ok ? { ok: true, count: result.count } : { ok: false, count: result.count, brokenAt: result.brokenAt, reason: result.reason } }, { locale: resolveLocale(ctx) });
   });
 

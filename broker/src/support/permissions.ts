@@ -6,8 +6,9 @@ export const ACTIONS = ['view', 'note', 'escalate', 'resolve', 'assign', 'reopen
 export type Action = (typeof ACTIONS)[number];
 
 const TABLE: Record<Role, Record<Action, 'always' | 'if_assigned' | 'never'>> = {
-  // Agents work the cases assigned to them (and may take an unassigned one by noting on it? no: a supervisor assigns).
-  agent: { view: 'always', note: 'if_assigned', escalate: 'if_assigned', resolve: 'if_assigned', assign: 'never', reopen: 'never', verify_audit: 'never' },
+  // Agents see and work only the cases assigned to them (a supervisor assigns); supervisors
+  // and auditors see every case.
+  agent: { view: 'if_assigned', note: 'if_assigned', escalate: 'if_assigned', resolve: 'if_assigned', assign: 'never', reopen: 'never', verify_audit: 'never' },
   supervisor: { view: 'always', note: 'always', escalate: 'always', resolve: 'always', assign: 'always', reopen: 'always', verify_audit: 'never' },
   auditor: { view: 'always', note: 'never', escalate: 'never', resolve: 'never', assign: 'never', reopen: 'never', verify_audit: 'always' },
 };

@@ -2,7 +2,7 @@
  * Support staff: invitations, passkey enrolment and sign-in (WebAuthn with user verification,
  * no passwords), and store-backed sessions that any broker instance can serve.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -34,7 +34,9 @@ export interface StaffSession {
 }
 
 const INVITE_TTL = 24 * 3600;
-const CHALLENGE_TTL = 5 * 60;
+/** How long a passkey ceremony (its challenge, and the browser-binding cookie) lasts. */
+export const CEREMONY_SECONDS = 5 * 60;
+const CHALLENGE_TTL = CEREMONY_SECONDS;
 export const SESSION_IDLE_SECONDS = 30 * 60;
 const ACCOUNT_TTL = 10 * 365 * 24 * 3600;
 
@@ -47,8 +49,34 @@ const keys = {
   session: (sid: string) => `staff-session:{${sid}}`,
 };
 
+/** Why a sign-in or an enrolment was refused: a code for the audit trail. */
+export type StaffRefusal = 'unreadable' | 'expired' | 'other_browser' | 'unknown_passkey' | 'not_verified' | 'invite_invalid';
+
 export class StaffError extends Error {
   override readonly name = 'StaffError';
+  constructor(
+    message: string,
+    readonly code: StaffRefusal | 'invalid_input' = 'invalid_input',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A WebAuthn ceremony is tied to the browser that asked for it (login CSRF defence): the page
+ * that carries the challenge also sets a random value in a short-lived HttpOnly SameSite=Strict
+ * cookie, and only the SHA-256 of that value is stored with the challenge. A response posted
+ * from any other browser (another cookie jar, or a cross-site form that cannot send the
+ * cookie) is refused, even with a valid challenge signed by a registered passkey.
+ */
+export const BROWSER_BINDING = /^[A-Za-z0-9_-]{32}$/;
+export const newBrowserBinding = () => randomBytes(24).toString('base64url');
+const bindingHash = (binding: string) => createHash('sha256').update(`staff-ceremony:${binding}`).digest('base64url');
+function sameBrowser(stored: string, binding: string | undefined): boolean {
+  if (!binding || !BROWSER_BINDING.test(binding)) return false;
+  const a = Buffer.from(stored);
+  const b = Buffer.from(bindingHash(binding));
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export interface StaffOptions {
@@ -83,9 +111,11 @@ export class Staff {
     return sealed ? this.o.sealer.open(sealed, keys.invite(token)) : undefined;
   }
 
-  async registrationOptions(token: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  /** Options for registering a passkey, bound to the browser holding `binding` (see BROWSER_BINDING). */
+  async registrationOptions(token: string, binding: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    if (!BROWSER_BINDING.test(binding)) throw new StaffError('no browser binding for this enrolment');
     const invite = await this.peekInvite(token);
-    if (!invite) throw new StaffError('this enrolment link is not valid (used, expired or mistyped)');
+    if (!invite) throw new StaffError('this enrolment link is not valid (used, expired or mistyped)', 'invite_invalid');
     const options = await generateRegistrationOptions({
       rpName: 'Identity broker support',
       rpID: this.rpID,
@@ -95,19 +125,34 @@ export class Staff {
       authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
       supportedAlgorithmIDs: [-7, -257],
     });
-    await this.o.store.set(keys.enrolChallenge(token), options.challenge, CHALLENGE_TTL);
+    await this.o.store.set(keys.enrolChallenge(token), JSON.stringify({ challenge: options.challenge, browser: bindingHash(binding) }), CHALLENGE_TTL);
     return options;
   }
 
-  /** Register the passkey and use up the invitation. */
-  async completeRegistration(token: string, response: RegistrationResponseJSON): Promise<StaffAccount> {
-    const challenge = await this.o.store.take(keys.enrolChallenge(token));
+  /**
+   * Register the passkey and use up the invitation. `beforeWrite` runs once the passkey is
+   * verified and before anything is written (the caller audits there: if it throws, no account
+   * is created and the invitation stays usable).
+   */
+  async completeRegistration(token: string, response: RegistrationResponseJSON, binding: string | undefined, beforeWrite?: (account: StaffAccount) => Promise<void>): Promise<StaffAccount> {
+    const pending = await this.o.store.take(keys.enrolChallenge(token));
     const inviteSealed = await this.o.store.get(keys.invite(token));
-    if (!challenge || !inviteSealed) throw new StaffError('this enrolment link is not valid (used, expired or mistyped)');
+    if (!pending || !inviteSealed) throw new StaffError('this enrolment link is not valid (used, expired or mistyped)', 'invite_invalid');
+    let challenge: string, browser: string;
+    try {
+      ({ challenge, browser } = JSON.parse(pending) as { challenge: string; browser: string });
+    } catch {
+      throw new StaffError('this enrolment was started before an upgrade: open the link again', 'invite_invalid');
+    }
+    if (typeof challenge !== 'string' || typeof browser !== 'string' || !sameBrowser(browser, binding)) throw new StaffError('this enrolment was started in another browser', 'other_browser');
     const invite = this.o.sealer.open<{ id: string; name: string; role: Role }>(inviteSealed, keys.invite(token));
-    const result = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: this.origin, expectedRPID: this.rpID, requireUserVerification: true });
-    if (!result.verified || !result.registrationInfo) throw new StaffError('the passkey could not be registered');
-    if ((await this.o.store.take(keys.invite(token))) === null) throw new StaffError('this enrolment link has just been used');
+    let result;
+    try {
+      result = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: this.origin, expectedRPID: this.rpID, requireUserVerification: true });
+    } catch (e) {
+      throw new StaffError(`the passkey could not be registered: ${(e as Error).message}`, 'not_verified');
+    }
+    if (!result.verified || !result.registrationInfo) throw new StaffError('the passkey could not be registered', 'not_verified');
     const { credential } = result.registrationInfo;
     const account: StaffAccount = {
       id: invite.id,
@@ -116,6 +161,8 @@ export class Staff {
       createdAt: this.o.now(),
       credentials: [{ id: credential.id, publicKey: Buffer.from(credential.publicKey).toString('base64url'), counter: credential.counter, ...(credential.transports ? { transports: credential.transports } : {}) }],
     };
+    await beforeWrite?.(account);
+    if ((await this.o.store.take(keys.invite(token))) === null) throw new StaffError('this enrolment link has just been used', 'invite_invalid');
     await this.o.store.write([
       { op: 'set', key: keys.account(account.id), value: this.o.sealer.seal(account, keys.account(account.id)), ttlSeconds: ACCOUNT_TTL },
       { op: 'set', key: keys.credential(credential.id), value: account.id, ttlSeconds: ACCOUNT_TTL },
@@ -128,36 +175,52 @@ export class Staff {
     return sealed ? this.o.sealer.open<StaffAccount>(sealed, keys.account(id)) : undefined;
   }
 
-  /** Options for signing in with any registered passkey (discoverable credentials). */
-  async authenticationOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  /**
+   * Options for signing in with any registered passkey (discoverable credentials), bound to
+   * the browser holding `binding` (see BROWSER_BINDING).
+   */
+  async authenticationOptions(binding: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    if (!BROWSER_BINDING.test(binding)) throw new StaffError('no browser binding for this sign-in');
     const options = await generateAuthenticationOptions({ rpID: this.rpID, userVerification: 'required' });
-    await this.o.store.set(keys.signInChallenge(options.challenge), '1', CHALLENGE_TTL);
+    await this.o.store.set(keys.signInChallenge(options.challenge), bindingHash(binding), CHALLENGE_TTL);
     return options;
   }
 
-  /** Check a sign-in; a challenge works once. Returns a new session. */
-  async completeAuthentication(response: AuthenticationResponseJSON): Promise<{ session: StaffSession; account: StaffAccount }> {
+  /**
+   * Check a sign-in; a challenge works once, and only in the browser it was given to.
+   * `beforeSession` runs once the passkey is verified and before anything is written (the
+   * caller audits there: if it throws, no session exists). Returns a new session.
+   */
+  async completeAuthentication(response: AuthenticationResponseJSON, binding: string | undefined, beforeSession?: (account: StaffAccount) => Promise<void>): Promise<{ session: StaffSession; account: StaffAccount }> {
     let challenge: string;
     try {
       challenge = (JSON.parse(Buffer.from(response.response.clientDataJSON, 'base64url').toString('utf8')) as { challenge: string }).challenge;
     } catch {
-      throw new StaffError('the sign-in response is not readable');
+      throw new StaffError('the sign-in response is not readable', 'unreadable');
     }
-    if (!challenge || (await this.o.store.take(keys.signInChallenge(challenge))) === null) throw new StaffError('this sign-in has expired or was already used: try again');
-    const staffId = await this.o.store.get(keys.credential(response.id));
+    const browser = typeof challenge === 'string' && challenge ? await this.o.store.take(keys.signInChallenge(challenge)) : null;
+    if (browser === null) throw new StaffError('this sign-in has expired or was already used: try again', 'expired');
+    if (!sameBrowser(browser, binding)) throw new StaffError('this sign-in was started in another browser', 'other_browser');
+    const staffId = typeof response.id === 'string' ? await this.o.store.get(keys.credential(response.id)) : null;
     const account = staffId ? await this.account(staffId) : undefined;
     const credential = account?.credentials.find((c) => c.id === response.id);
-    if (!account || !credential) throw new StaffError('this passkey is not registered for support staff');
-    const result = await verifyAuthenticationResponse({
-      response,
-      expectedChallenge: challenge,
-      expectedOrigin: this.origin,
-      expectedRPID: this.rpID,
-      requireUserVerification: true,
-      credential: { id: credential.id, publicKey: new Uint8Array(Buffer.from(credential.publicKey, 'base64url')), counter: credential.counter },
-    });
-    if (!result.verified) throw new StaffError('the passkey could not be verified');
+    if (!account || !credential) throw new StaffError('this passkey is not registered for support staff', 'unknown_passkey');
+    let result;
+    try {
+      result = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: this.origin,
+        expectedRPID: this.rpID,
+        requireUserVerification: true,
+        credential: { id: credential.id, publicKey: new Uint8Array(Buffer.from(credential.publicKey, 'base64url')), counter: credential.counter },
+      });
+    } catch (e) {
+      throw new StaffError(`the passkey could not be verified: ${(e as Error).message}`, 'not_verified');
+    }
+    if (!result.verified) throw new StaffError('the passkey could not be verified', 'not_verified');
     credential.counter = result.authenticationInfo.newCounter;
+    await beforeSession?.(account);
     const session: StaffSession = { sid: randomBytes(24).toString('base64url'), staffId: account.id, csrf: randomBytes(24).toString('base64url') };
     await this.o.store.write([
       { op: 'set', key: keys.account(account.id), value: this.o.sealer.seal(account, keys.account(account.id)), ttlSeconds: ACCOUNT_TTL },

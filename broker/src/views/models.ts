@@ -72,7 +72,9 @@ export interface PageModels {
   };
   'support/staff-sign-in': { optionsJson: string; error?: 'not_verified'; signedOut?: boolean; enrolled?: boolean };
   'support/staff-enrol': { name: string; role: string; optionsJson: string; formAction: string };
-  'support/staff-forbidden': { action: string; signedInAs: StaffIdentity };
+  'support/staff-forbidden': { action: string; signedInAs: StaffIdentity; csrfToken?: string };
+  /** A staff action not done because its audit event could not be written. */
+  'support/staff-not-recorded': { what: 'action' | 'view' | 'sign_in' | 'enrol' | 'sign_out'; errorId: string };
   'support/staff-queue': {
     signedInAs: StaffIdentity;
     cases: CaseSummary[];

@@ -102,7 +102,8 @@ export const supportSamples: Array<[string, PageName, PageModels[PageName]]> = [
   }]),
   ['support-sign-in', 'support/staff-sign-in', { optionsJson: '{}', error: 'not_verified', signedOut: true, enrolled: true }],
   ['support-enrol', 'support/staff-enrol', { name: 'Aled Jones', role: 'agent', optionsJson: '{}', formAction: '/support/staff/enrol/t' }],
-  ['support-forbidden', 'support/staff-forbidden', { action: 'resolve', signedInAs: staff }],
+  ['support-forbidden', 'support/staff-forbidden', { action: 'resolve', signedInAs: staff, csrfToken: 'c' }],
+  ...(['action', 'view', 'sign_in', 'enrol', 'sign_out'] as const).map((what): [string, PageName, PageModels[PageName]] => [`support-not-recorded-${what}`, 'support/staff-not-recorded', { what, errorId: 'e-1' }]),
   ['support-queue', 'support/staff-queue', {
     signedInAs: staff, cases: [caseSummary, { ...caseSummary, ref: 'AAAA-BBBB-CCCC', status: 'open', overdue: false, idp: '' }],
     filters: { service: '', idp: '', reason: '' }, services: [{ value: 'example-council-tax', text: 'Pay your council tax' }], idps: [{ value: 'civic-id', text: 'Civic ID' }], csrfToken: 'c', canVerifyAudit: true,
