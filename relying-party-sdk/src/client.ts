@@ -3,11 +3,11 @@
  * and turn the callback into a typed, verified identity or a typed {@link BrokerError}.
  */
 import * as oidc from 'openid-client';
-import { importJWK, type JWK } from 'jose';
+import { importJWK, SignJWT, type JWK } from 'jose';
 import { BrokerError, errorFromRedirect } from './errors.js';
 import { meetsAny, parseVector } from './vectors.js';
 import { flattenClaims, type VerifiedAttributes } from './attributes.js';
-import type { VerifiedClaims } from './protocol.js';
+import { CASE_REQUEST_PATH, CASE_REQUEST_TTL_SECONDS, CASE_REQUEST_TYP, isCaseReason, type CaseReason, type CaseResponseBody, type VerifiedClaims } from './protocol.js';
 
 /** Options of {@link createBrokerClient}. */
 export interface BrokerClientOptions {
@@ -88,6 +88,33 @@ export interface BrokerClient {
    * or the error parameters). Resolves to the verified identity, or rejects with a {@link BrokerError}.
    */
   handleCallback(callbackUrl: URL | string, transaction: LoginTransaction): Promise<VerifiedIdentity>;
+  /**
+   * Open a support case for a journey you were given (`journeyReference` from
+   * {@link VerifiedIdentity} or a {@link BrokerError}): for a service that matches people itself
+   * and could not find this one, so the citizen has one place to go. Sends codes only (no
+   * personal data), signed with your private key; the same journey always gives the same case.
+   * Needs `privateKey`. Rejects with a {@link BrokerError} (`invalid_response` when the broker
+   * refused the request, `server_error` when it could not be reached).
+   */
+  openCase(options: OpenCaseOptions): Promise<OpenedCase>;
+}
+
+/** What {@link BrokerClient.openCase} sends. */
+export interface OpenCaseOptions {
+  /** The journey reference (`txn`) the broker gave you. */
+  journeyReference: string;
+  /** Why: you could not find the person (`no_match`), your own matching failed, or `other`. */
+  reason: CaseReason;
+  /** The language of the case status page for the citizen. Default `en`. */
+  locale?: 'en' | 'cy';
+}
+
+/** A case the broker opened (or had already opened) for the journey. */
+export interface OpenedCase {
+  /** The reference to show the citizen, e.g. `K7QM-2XPD-9RTB-H`. */
+  caseReference: string;
+  /** Where the citizen can check the case. */
+  statusUrl: string;
 }
 
 /** How long a transaction stays usable (ms): longer than the broker's own journey limit is pointless. */
@@ -105,10 +132,12 @@ export async function createBrokerClient(options: BrokerClientOptions): Promise<
     throw new TypeError('redirectUri must be https (http only for localhost with allowInsecureRequests)');
   }
   let auth: oidc.ClientAuth;
+  let signingKey: { key: oidc.CryptoKey; kid: string } | undefined;
   if (options.privateKey) {
     if (!options.privateKey.kid) throw new TypeError('privateKey needs a kid');
     if (!options.privateKey.d) throw new TypeError('privateKey must be the private JWK (it has no "d")');
     const key = (await importJWK(options.privateKey, 'ES256')) as oidc.CryptoKey;
+    signingKey = { key, kid: options.privateKey.kid };
     auth = oidc.PrivateKeyJwt({ key, kid: options.privateKey.kid });
   } else if (options.clientSecret) {
     auth = oidc.ClientSecretBasic(options.clientSecret);
@@ -206,6 +235,34 @@ export async function createBrokerClient(options: BrokerClientOptions): Promise<
           ? { match: { result: match.result, accountRef: match.account_ref } }
           : {}),
       };
+    },
+
+    async openCase({ journeyReference, reason, locale }) {
+      if (!signingKey) throw new TypeError('openCase needs the client to have a privateKey (a secret cannot sign the request)');
+      if (typeof journeyReference !== 'string' || !journeyReference) throw new TypeError('journeyReference is required');
+      if (!isCaseReason(reason)) throw new TypeError(`reason must be one of no_match, matching_failed, other (got ${JSON.stringify(reason)})`);
+      const endpoint = String(config.serverMetadata().support_case_endpoint ?? new URL(CASE_REQUEST_PATH, serverIssuer.endsWith('/') ? serverIssuer : `${serverIssuer}/`).href);
+      const jwt = await new SignJWT({ txn: journeyReference, reason, ...(locale ? { locale } : {}) })
+        .setProtectedHeader({ alg: 'ES256', typ: CASE_REQUEST_TYP, kid: signingKey.kid })
+        .setIssuer(options.clientId)
+        .setAudience(serverIssuer)
+        .setIssuedAt()
+        .setExpirationTime(`${CASE_REQUEST_TTL_SECONDS}s`)
+        .setJti(globalThis.crypto.randomUUID())
+        .sign(signingKey.key);
+      let response: Response;
+      try {
+        response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/jwt', accept: 'application/json' }, body: jwt, signal: AbortSignal.timeout((options.timeout ?? 10) * 1000) });
+      } catch (e) {
+        throw new BrokerError('server_error', `the broker could not be reached: ${(e as Error).message}`, { journeyReference, cause: e });
+      }
+      const body = (await response.json().catch(() => ({}))) as Partial<CaseResponseBody> & { error?: string; error_description?: string };
+      if (response.status >= 500) throw new BrokerError('server_error', body.error_description ?? `the broker answered ${response.status}`, { journeyReference });
+      if (response.status !== 201 && response.status !== 200) {
+        throw new BrokerError('invalid_response', `the broker refused the case request (${body.error ?? response.status}): ${body.error_description ?? ''}`.trim(), { journeyReference });
+      }
+      if (typeof body.case_ref !== 'string' || typeof body.status_url !== 'string') throw new BrokerError('invalid_response', 'the broker\'s answer has no case reference', { journeyReference });
+      return { caseReference: body.case_ref, statusUrl: body.status_url };
     },
   };
 }

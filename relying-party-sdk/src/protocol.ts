@@ -109,6 +109,48 @@ export type ErrorReason = (typeof ERROR_REASONS)[number];
 /** The extra parameters of the broker's error redirect, besides `error`, `error_description`, `state` and `iss`. */
 export const ERROR_REDIRECT_PARAMS = { reason: 'error_reason', journeyReference: 'txn', caseReference: 'case_ref' } as const;
 
+/**
+ * A service that matches people itself (no matching URL) can open a support case for a journey
+ * reference (`txn`) it was given, so the citizen has one place to go. The service POSTs a JWT
+ * (`typ` {@link CASE_REQUEST_TYP}, ES256, signed with its own key from its policy's JWKS) to the
+ * broker's {@link CASE_REQUEST_PATH}; the broker answers `201` with {@link CaseResponseBody}.
+ */
+export const CASE_REQUEST_TYP = 'case-request+jwt';
+/** Where the broker takes case requests (also in discovery as `support_case_endpoint`). */
+export const CASE_REQUEST_PATH = '/support/service-cases';
+/** How long a case request may live, in seconds (the broker refuses older ones). */
+export const CASE_REQUEST_TTL_SECONDS = 300;
+/** Why the service opens a case: it could not find the person, its own matching failed, or something else. */
+export const CASE_REASONS = ['no_match', 'matching_failed', 'other'] as const;
+/** Why the service opens a case. */
+export type CaseReason = (typeof CASE_REASONS)[number];
+
+/** The claims of a case request: the registered claims (iss = client_id, aud = the broker's issuer, iat, exp, jti), and codes only: no personal data. */
+export interface CaseRequestClaims {
+  iss: string;
+  aud: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  /** The journey reference the broker gave the service (`txn` in the ID token or error redirect). */
+  txn: string;
+  reason: CaseReason;
+  /** The language to show the citizen the case status in. Default `en`. */
+  locale?: 'en' | 'cy';
+}
+
+/** The broker's answer to a case request. The same journey gives the same case, however often asked. */
+export interface CaseResponseBody {
+  case_ref: string;
+  /** Where the citizen can look the case up. */
+  status_url: string;
+}
+
+/** True when `value` is one of {@link CASE_REASONS}. */
+export function isCaseReason(value: unknown): value is CaseReason {
+  return typeof value === 'string' && (CASE_REASONS as readonly string[]).includes(value);
+}
+
 /** True when `value` is one of {@link ERROR_REASONS}. */
 export function isErrorReason(value: unknown): value is ErrorReason {
   return typeof value === 'string' && (ERROR_REASONS as readonly string[]).includes(value);

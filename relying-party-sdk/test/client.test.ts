@@ -319,3 +319,16 @@ describe('sign-in routes over HTTP', () => {
     expect(await refused.text()).toBe('no_match K7QM-2XPD-9RTB');
   });
 });
+
+describe('openCase', () => {
+  it('refuses what it cannot send: no private key, no journey reference, an unknown reason', async () => {
+    const withSecret = await createBrokerClient({ issuer: op.issuer, clientId: CLIENT_ID, redirectUri, clientSecret: 'a-local-secret-of-some-length', allowInsecureRequests: true });
+    await expect(withSecret.openCase({ journeyReference: 'AAAA-BBBB-CCCC-D', reason: 'no_match' })).rejects.toThrow(/privateKey/);
+    await expect(client.openCase({ journeyReference: '', reason: 'no_match' })).rejects.toThrow(TypeError);
+    await expect(client.openCase({ journeyReference: 'AAAA-BBBB-CCCC-D', reason: 'because' as never })).rejects.toThrow(/reason/);
+  });
+
+  it('a broker that refuses the request is invalid_response (the fake broker has no case endpoint: 404)', async () => {
+    expect(await codeOf(client.openCase({ journeyReference: 'AAAA-BBBB-CCCC-D', reason: 'no_match' }))).toBe('invalid_response');
+  });
+});

@@ -142,6 +142,8 @@ export class Journeys {
         client: next.clientId,
         idp: 'idpId' in next ? (next.idpId ?? null) : null,
         reason: next.name === 'failed' ? next.reason : null,
+        // The levels asked for, once, at the start (codes): a case opened later names them.
+        ...(previous === undefined ? { requested: next.requested.join(' ') } : {}),
       },
     });
   }

@@ -4,7 +4,8 @@
  * failure with a support path, never a silent success.
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT, createLocalJWKSet, createRemoteJWKSet, jwtVerify, importJWK, type JWK, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, jwtVerify, importJWK, type JWK } from 'jose';
+import { serviceKeys as serviceKeySets } from '../oidc/service-keys.js';
 import type { Policies, RelyingPartyPolicy } from '@idbroker/policies';
 import { checkMatchResponseClaims, MATCH_ALG, MATCH_CONTENT_TYPE, MATCH_REQUEST_TYP, MATCH_RESPONSE_TYP, type MatchRequestClaims } from '@idbroker/relying-party-sdk/protocol';
 import type { Matching } from '../journey/journey-state.js';
@@ -42,21 +43,7 @@ export function createMatcher(options: MatcherOptions): Matcher {
   const doFetch = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   const keyPromise = importJWK(options.signingKey, 'ES256');
-  const keySets = new Map<string, JWTVerifyGetKey>();
-
-  const serviceKeys = (rp: RelyingPartyPolicy): JWTVerifyGetKey => {
-    let set = keySets.get(rp.client_id);
-    if (!set) {
-      if (rp.jwks_uri) set = createRemoteJWKSet(new URL(rp.jwks_uri));
-      else {
-        const jwks = options.policies.relyingPartyJwks(rp);
-        if (!jwks) throw new Error(`no keys for ${rp.client_id}`);
-        set = createLocalJWKSet(jwks as { keys: JWK[] });
-      }
-      keySets.set(rp.client_id, set);
-    }
-    return set;
-  };
+  const serviceKeys = serviceKeySets(options.policies);
 
   return {
     async match({ rp, journey, subject, mode }) {

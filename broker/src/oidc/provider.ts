@@ -130,6 +130,8 @@ export function createProvider(options: ProviderOptions): Provider {
     clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'client_secret_post'],
     discovery: {
       trust_frameworks_supported: ['uk_diatf'],
+      // Where a service that matches people itself opens a support case (relying-party-sdk openCase).
+      support_case_endpoint: new URL('/support/service-cases', options.issuer.endsWith('/') ? options.issuer : `${options.issuer}/`).href,
       claims_in_verified_claims_supported: [...attributeNameSchema.options],
       evidence_supported: [],
       vtr_supported: levels.allVectors(),
@@ -184,5 +186,17 @@ export function createProvider(options: ProviderOptions): Provider {
 
   const provider = new Provider(options.issuer, configuration);
   provider.proxy = options.trustProxy;
+  // Only the last X-Forwarded-For address is the one the proxy in front saw (see app.ts).
+  provider.maxIpsCount = 1;
+  if (new URL(options.issuer).protocol === 'https:') {
+    // An https issuer: the interaction and session cookies are Secure even when TLS ends at a
+    // proxy the broker does not trust (so the hop from it looks like plain http).
+    const createContext = provider.createContext.bind(provider);
+    provider.createContext = ((req, res) => {
+      const ctx = createContext(req, res);
+      ctx.cookies.secure = true;
+      return ctx;
+    }) as typeof provider.createContext;
+  }
   return provider;
 }

@@ -22,6 +22,7 @@ import { PublicError } from '../errors.js';
 import { Cases, RESOLUTION_OUTCOMES, type ResolutionOutcome, type SupportCase } from './cases.js';
 import { BROWSER_BINDING, CEREMONY_SECONDS, newBrowserBinding, Staff, StaffError, type StaffAccount, type StaffSession } from './staff.js';
 import { may, type Action } from './permissions.js';
+import { serviceCasesHandler } from './service-cases.js';
 
 export { Cases } from './cases.js';
 export { Staff, ROLES, type Role } from './staff.js';
@@ -133,6 +134,9 @@ export function createSupport(o: SupportOptions): Support {
     }
     return token;
   };
+
+  // A service that matches people itself opens a case for a journey it was given (signed request, JSON answer).
+  router.post('/support/service-cases', serviceCasesHandler({ issuer: o.issuer, policies: o.policies, store: o.store, audit: o.audit, cases, now: o.now, ...(o.metrics ? { metrics: o.metrics } : {}) }));
 
   router.get('/support/case', (ctx) => {
     o.views.render(ctx, 'support/case-lookup', { csrfToken: citizenCsrf(ctx) }, { locale: resolveLocale(ctx) });
