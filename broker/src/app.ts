@@ -168,6 +168,17 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
 
   const app = new Koa();
   app.proxy = config.trustProxy;
+  // Of X-Forwarded-For, only the last address is one the proxy in front saw: it appends it to
+  // whatever the client sent (nginx's $proxy_add_x_forwarded_for), so nothing before it may
+  // decide who a request comes from (rate limits key on ctx.ip).
+  app.maxIpsCount = 1;
+
+  // Every cookie is Secure when the citizen's browser reaches the broker over https: an https
+  // issuer (TLS ends at a proxy in front, trusted or not), or a trusted proxy saying so.
+  app.use(async (ctx, next) => {
+    if (secureCookies || ctx.secure) secureEveryCookie(ctx.cookies);
+    await next();
+  });
 
   // Errors: a page with an error id for people; the detail only in the logs.
   app.use(async (ctx, next) => {
@@ -330,4 +341,14 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
       await store.close();
     },
   };
+}
+
+/**
+ * Make every cookie set through `cookies` Secure, including when the hop from a TLS-terminating
+ * proxy is plain http (the `cookies` module would otherwise refuse to send a Secure cookie).
+ */
+function secureEveryCookie(cookies: Koa.Context['cookies']): void {
+  cookies.secure = true;
+  const set = cookies.set.bind(cookies);
+  cookies.set = (name, value, opts) => set(name, value, { ...opts, secure: true });
 }
