@@ -58,6 +58,7 @@ describe('broker configuration', () => {
     expect(message).toContain('BROKER_SECRET: the development secret');
     expect(message).toContain('BROKER_SIGNING_KEY_FILE: a development signing key');
     expect(message).toContain('ALLOW_INSECURE_IDPS');
+    expect(message).toContain('TRUST_PROXY: must be true in production');
     expect(message).toContain('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): the in-memory store cannot be used');
     expect(message).toContain('identity-providers/civic-id.yaml (broker_client.private_key)');
   });
@@ -68,6 +69,7 @@ describe('broker configuration', () => {
       secret: 'a-long-random-secret-for-production-use-0123',
       signingKeys: [await prodKey()],
       redisUrl: 'redis://redis.internal:6379',
+      trustProxy: true,
       production: true,
     });
     const idpKey = await prodKey();

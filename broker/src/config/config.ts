@@ -149,6 +149,9 @@ export function assertProductionSafe(config: BrokerConfig, idpKeys: Array<{ file
   if (config.signingKeys.some(isDevKey)) problems.push('BROKER_SIGNING_KEY_FILE: a development signing key (policies/dev-keys) cannot be used in production');
   if (config.signingKeys.some((k) => typeof k.d !== 'string')) problems.push('BROKER_SIGNING_KEY_FILE: every signing key must be a private key');
   if (config.allowInsecureIdps) problems.push('ALLOW_INSECURE_IDPS: http identity providers cannot be allowed in production');
+  // The broker speaks plain http: in production a TLS proxy is in front of it, and only its
+  // X-Forwarded-Proto/-Host make the endpoints in discovery and redirects https and right.
+  if (!config.trustProxy) problems.push('TRUST_PROXY: must be true in production (the broker listens on plain http behind a TLS-terminating proxy; without it, discovery and redirects name http:// URLs)');
   if (!config.redisUrl && !config.redisCluster && !config.redisSentinel) {
     problems.push('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): the in-memory store cannot be used in production (it is lost on restart and not shared between instances)');
   }
