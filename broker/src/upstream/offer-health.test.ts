@@ -34,7 +34,7 @@ describe('offer', () => {
   });
 
   it('stops offering an IdP once its certification has expired (injected clock)', async () => {
-    s = await setup({ rogues: [] }); // civic-id is certified until 2028-03-31
+    s = await setup({ rogues: [], policyChanges: { idps: { 'civic-id': { certification_expires: '2028-03-31' } } } });
     s.clock.set(new Date('2028-03-31T23:00:00Z'));
     expect(summary(s.idps.offer([P2]))['civic-id']).toMatchObject({ offered: true, available: true });
     s.clock.set(new Date('2028-04-01T00:00:01Z'));
