@@ -6,7 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
@@ -50,7 +51,8 @@ export interface AxeViolation {
 /** Run axe-core with the WCAG 2.2 A and AA rules; returns the violations (empty is good). */
 export async function axe(page: Page): Promise<AxeViolation[]> {
   const hasAxe = await page.evaluate(() => typeof (window as unknown as { axe?: unknown }).axe !== 'undefined').catch(() => false);
-  if (!hasAxe) await page.addScriptTag({ content: axeSource });
+  // Runtime.evaluate is not subject to the page's CSP: axe runs on pages that keep their own policy.
+  if (!hasAxe) await page.evaluate(axeSource);
   return page.evaluate(async () => {
     const a = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeViolation[] }> } }).axe;
     const result = await a.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
@@ -59,10 +61,11 @@ export async function axe(page: Page): Promise<AxeViolation[]> {
 }
 
 let shot = 0;
-/** Save a full-page screenshot as test-results/screenshots/NNN-<name>.png. */
+/** Save a full-page screenshot as test-results/screenshots/<test file>-NNN-<name>.png (in journey order within each file). */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  const file = join(SCREENSHOTS, `${String(++shot).padStart(3, '0')}-${name.replace(/[^a-z0-9-]+/gi, '-').toLowerCase()}.png`);
+  const suite = basename(expect.getState().testPath ?? 'browser').replace(/\.test\.ts$/, '');
+  const file = join(SCREENSHOTS, `${suite}-${String(++shot).padStart(3, '0')}-${name.replace(/[^a-z0-9-]+/gi, '-').toLowerCase()}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }

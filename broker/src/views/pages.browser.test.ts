@@ -6,10 +6,12 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import Koa from 'koa';
 import type { Server } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { freePort } from '../../../test/support/ports.js';
+import { SCREENSHOTS } from '../../../test/browser/chromium.js';
 import { createViews, type Locale } from './index.js';
 import { citizenSupportSamples, samples as pageSamples } from './samples.js';
 
@@ -91,6 +93,9 @@ describe('pages in Chromium', () => {
         });
         expect(violations.map((v: Violation) => `${v.id}: ${v.help} (${v.nodes.join(' | ')})`)).toEqual([]);
         expect(problems).toEqual([]);
+        // Every page state in both languages, for a person to review: test-results/screenshots/pages/.
+        mkdirSync(join(SCREENSHOTS, 'pages'), { recursive: true });
+        await page.screenshot({ path: join(SCREENSHOTS, 'pages', `${name}-${locale}.png`), fullPage: true });
       } finally {
         await page.close();
       }
