@@ -196,7 +196,15 @@ describe('support and disputes', () => {
     expect(denied[0]).toMatchObject({ actor: await idOf(agent), data: { action: 'view', role: 'agent' } });
 
     // Once a supervisor assigns the case to the agent, the agent sees it and may work it; the other agent still may not see it.
+    // The supervisor picks the agent by name from the enrolled staff (auditors cannot take cases).
+    const before = (await supervisor.page(`/support/staff/cases/${ref}`)).html;
+    const options = [...before.matchAll(/<option value="([^"]+)"[^>]*>\s*([^<]+?)\s*<\/option>/g)].map((m) => [m[1], m[2]]);
+    expect(options).toEqual(expect.arrayContaining([[await idOf(agent), 'Test agent (agent)'], [await idOf(otherAgent), 'Other agent (agent)'], [await idOf(supervisor), 'Test supervisor (supervisor)']]));
+    expect(options.map(([, label]) => label)).not.toContain('Test auditor (auditor)');
     expect((await supervisor.act(ref, 'assign', { staff: await idOf(agent) })).status).toBe(303);
+    const after = (await supervisor.page(`/support/staff/cases/${ref}`)).html;
+    expect(after).toMatch(new RegExp(`<option value="${await idOf(agent)}" selected>`));
+    expect(after).toMatch(/Assigned to\s*<\/dt>\s*<dd class="govuk-summary-list__value">\s*Test agent/);
     expect((await agent.page('/support/staff')).html).toContain(ref);
     expect(await openCase(agent)).toBe(200);
     expect((await otherAgent.page('/support/staff')).html).not.toContain(ref);

@@ -332,6 +332,7 @@ export function createSupport(o: SupportOptions): Support {
       .sort((a, b) => a.seq - b.seq)
       .filter((e, i, all) => all.findIndex((x) => x.seq === e.seq) === i)
       .map((e) => ({ at: e.at, type: e.type, actor: e.actor ?? '', reason: typeof e.data?.reason === 'string' ? e.data.reason : '' }));
+    const people = await staff.list();
     o.views.render(
       ctx,
       'support/staff-case',
@@ -340,6 +341,9 @@ export function createSupport(o: SupportOptions): Support {
         supportCase: { ...summary(c), requested: c.requested.join(' or '), stage: c.stage, journeyRef: c.journeyRef, createdAt: new Date(c.createdAt).toISOString(), outcome: c.outcome ?? '', escalations: c.escalations.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), notes: c.notes.map((n) => ({ ...n, at: new Date(n.at).toISOString() })), citizen: c.citizen ?? {} },
         timeline,
         can: Object.fromEntries((['note', 'escalate', 'resolve', 'assign', 'reopen'] as const).map((a) => [a, may(account, a, c)])),
+        // Whom the case can go to (agents and supervisors, by name), and who has it now.
+        assignable: people.filter((p) => p.role !== 'auditor').map((p) => ({ id: p.id, label: `${p.name} (${p.role})`, current: p.id === c.assignee })),
+        assigneeName: c.assignee ? (people.find((p) => p.id === c.assignee)?.name ?? c.assignee) : '',
         outcomes: [...RESOLUTION_OUTCOMES],
         csrfToken: session.csrf,
       },

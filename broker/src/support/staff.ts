@@ -47,6 +47,8 @@ const keys = {
   account: (id: string) => `staff:{${id}}`,
   credential: (credId: string) => `staff-credential:{${credId}}`,
   session: (sid: string) => `staff-session:{${sid}}`,
+  /** Ids of enrolled staff (not personal data), for choosing whom to assign a case to. */
+  accounts: 'staff-accounts',
 };
 
 /** Why a sign-in or an enrolment was refused: a code for the audit trail. */
@@ -166,8 +168,21 @@ export class Staff {
     await this.o.store.write([
       { op: 'set', key: keys.account(account.id), value: this.o.sealer.seal(account, keys.account(account.id)), ttlSeconds: ACCOUNT_TTL },
       { op: 'set', key: keys.credential(credential.id), value: account.id, ttlSeconds: ACCOUNT_TTL },
+      { op: 'sadd', key: keys.accounts, member: account.id, ttlSeconds: ACCOUNT_TTL },
     ]);
     return account;
+  }
+
+  /** Every enrolled staff member (id, name, role), by name. */
+  async list(): Promise<Array<Pick<StaffAccount, 'id' | 'name' | 'role'>>> {
+    const ids = await this.o.store.members(keys.accounts);
+    if (ids.length === 0) return [];
+    const sealed = await this.o.store.getMany(ids.map(keys.account));
+    return sealed
+      .map((v, i) => (v ? this.o.sealer.open<StaffAccount>(v, keys.account(ids[i]!)) : undefined))
+      .filter((a): a is StaffAccount => a !== undefined)
+      .map(({ id, name, role }) => ({ id, name, role }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   async account(id: string): Promise<StaffAccount | undefined> {

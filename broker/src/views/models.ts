@@ -98,6 +98,10 @@ export interface PageModels {
     };
     timeline: Array<{ at: string; type: string; actor: string; reason: string }>;
     can: Record<string, boolean>;
+    /** Staff a case can be assigned to, labelled "Name (role)"; `current` for the assignee. */
+    assignable: Array<{ id: string; label: string; current: boolean }>;
+    /** The assignee's name ('' when none). */
+    assigneeName: string;
     outcomes: string[];
     csrfToken: string;
   };

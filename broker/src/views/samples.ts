@@ -119,6 +119,8 @@ export const supportSamples: Array<[string, PageName, PageModels[PageName]]> = [
     },
     timeline: [{ at: '2026-11-20T10:00:00Z', type: 'case.opened', actor: 'citizen', reason: 'no_match' }],
     can: { note: true, escalate: true, assign: true, resolve: true, reopen: true },
+    assignable: [{ id: 'agent-1', label: 'Alex Jones (agent)', current: true }, { id: 'sup-1', label: 'Sam Supervisor (supervisor)', current: false }],
+    assigneeName: 'Alex Jones',
     outcomes: ['verified_another_way', 'matched_by_service', 'provider_fixed', 'service_fixed', 'advised_other_ways', 'no_response', 'duplicate'],
     csrfToken: 'c',
   }]),
