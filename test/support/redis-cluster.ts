@@ -141,13 +141,25 @@ export async function startRedisSentinel(options: { name?: string; replica?: boo
     });
     if (replica) {
       const r = replica;
-      await until('sentinel sees the replica', async () => (await cli(port, 'SENTINEL', 'replicas', name)).includes(String(r.port)));
+      // Known, connected, its link to the master up: only then will the Sentinel promote it.
+      await until('sentinel sees the replica in good health', async () => {
+        const info = (await cli(port, 'SENTINEL', 'replicas', name)).split('\n').map((l) => l.trim());
+        const field = (key: string) => info[info.indexOf(key) + 1];
+        return info.includes(String(r.port)) && field('flags') === 'slave' && field('master-link-status') === 'ok';
+      }, 30_000);
     }
     const failover = async () => {
       if (!replica) throw new Error('startRedisSentinel: failover() needs { replica: true }');
       const r = replica;
-      const answer = await cli(port, 'SENTINEL', 'FAILOVER', name);
-      if (!answer.includes('OK')) throw new Error(`SENTINEL FAILOVER answered ${answer.trim()}`);
+      // NOGOODSLAVE is transient (the Sentinel's view of the replica is refreshed every few seconds): ask again.
+      let answer = '';
+      await until('SENTINEL FAILOVER accepted', async () => {
+        answer = await cli(port, 'SENTINEL', 'FAILOVER', name);
+        if (!answer.includes('OK') && !answer.includes('NOGOODSLAVE')) throw new Error(`SENTINEL FAILOVER answered ${answer.trim()}`);
+        return answer.includes('OK');
+      }, 30_000).catch((e: Error) => {
+        throw new Error(`${e.message} (last answer: ${answer.trim()})`);
+      });
       await until('the replica promoted', async () => (await cli(port, 'SENTINEL', 'get-master-addr-by-name', name)).includes(String(r.port)), 30_000);
       await until('the new master writable', async () => /role:master/.test(await cli(r.port, 'INFO', 'replication')), 30_000);
       await until('the old master demoted', async () => /role:slave/.test(await cli(master.port, 'INFO', 'replication')), 30_000);
