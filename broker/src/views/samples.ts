@@ -129,5 +129,3 @@ export const supportSamples: Array<[string, PageName, PageModels[PageName]]> = [
   ['support-audit-agent', 'support/staff-audit', { signedInAs: { name: 'Dai', role: 'agent' }, result: { ok: true, count: 0 } }],
 ];
 
-/** Pages a citizen sees: checked in Chromium as well. */
-export const citizenSupportSamples = supportSamples.filter(([name]) => name.startsWith('support-lookup'));
