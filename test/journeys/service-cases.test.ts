@@ -14,22 +14,10 @@ import { createBrokerClient, isBrokerError, type BrokerClient } from '@idbroker/
 import { CASE_REQUEST_TYP } from '@idbroker/relying-party-sdk/protocol';
 import { Citizen } from '../support/citizen.js';
 import { startFederation, type Federation } from '../support/federation.js';
+import { SECOND_SERVICE } from '../support/policies.js';
 
 const privateKey = JSON.parse(readFileSync(resolve(defaultPoliciesDir, 'dev-keys/example-service.private.jwk.json'), 'utf8')) as JWK;
 
-const OTHER_SERVICE = {
-  client_id: 'example-voter-registration',
-  display_name: 'Register to vote (example)',
-  organisation: 'Example Electoral Registration Office',
-  redirect_uris: ['http://localhost:3300/callback'],
-  token_endpoint_auth_method: 'private_key_jwt',
-  jwks_file: 'dev-keys/example-service.public.jwk.json',
-  permitted_attributes: ['given_name', 'family_name', 'birthdate', 'address'],
-  minimum_level: 'Cl.P1',
-  default_level: 'Cl.Cm.P2',
-  sector_identifier: 'urn:idbroker:sector:electoral-register',
-  other_ways: [{ text: 'Fill in a paper form.' }],
-};
 
 describe('a service opens a support case for a journey it was given', () => {
   let fed: Federation;
@@ -38,7 +26,7 @@ describe('a service opens a support case for a journey it was given', () => {
   let txn: string;
 
   beforeAll(async () => {
-    fed = await startFederation({ redisUrl: inject('redisUrl'), idps: ['civic-id'], policyChanges: { extraRps: { 'example-voter-registration': OTHER_SERVICE } } });
+    fed = await startFederation({ redisUrl: inject('redisUrl'), idps: ['civic-id'], policyChanges: { extraRps: { 'example-voter-registration': SECOND_SERVICE } } });
     client = await createBrokerClient({ issuer: fed.issuer, clientId: 'example-council-tax', redirectUri: 'http://localhost:3200/callback', privateKey, allowInsecureRequests: true });
     const meta = (await (await fetch(`${fed.issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
     endpoint = meta.support_case_endpoint!;

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { subjectFor } from '@idbroker/idp-stub';
 import { startFederation, type Federation } from '../support/federation.js';
+import { SECOND_SERVICE } from '../support/policies.js';
 import { Citizen } from '../support/citizen.js';
 
 const identities = (parse(readFileSync(new URL('../../idp-stub/data/identities.yaml', import.meta.url), 'utf8')) as { identities?: unknown[] } | unknown[]);
@@ -29,19 +30,6 @@ function personalValues(): string[] {
   return [...out];
 }
 
-const SECOND_SERVICE = {
-  client_id: 'example-voter-registration',
-  display_name: 'Register to vote (example)',
-  organisation: 'Example Electoral Registration Office',
-  redirect_uris: ['http://localhost:3300/callback'],
-  token_endpoint_auth_method: 'private_key_jwt',
-  jwks_file: 'dev-keys/example-service.public.jwk.json',
-  permitted_attributes: ['given_name', 'family_name', 'birthdate', 'address'],
-  minimum_level: 'Cl.P1',
-  default_level: 'Cl.Cm.P2',
-  sector_identifier: 'urn:idbroker:sector:electoral-register',
-  other_ways: [{ text: 'Fill in a paper form.' }],
-};
 
 describe('privacy invariants', () => {
   let fed: Federation;

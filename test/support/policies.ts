@@ -12,6 +12,21 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { defaultPoliciesDir, loadPolicies, type LoadOptions, type Policies } from '@idbroker/policies';
 
+/** A second service, in another sector, with the example service's development key: pass it as `extraRps`. */
+export const SECOND_SERVICE = {
+  client_id: 'example-voter-registration',
+  display_name: 'Register to vote (example)',
+  organisation: 'Example Electoral Registration Office',
+  redirect_uris: ['http://localhost:3300/callback'],
+  token_endpoint_auth_method: 'private_key_jwt',
+  jwks_file: 'dev-keys/example-service.public.jwk.json',
+  permitted_attributes: ['given_name', 'family_name', 'birthdate', 'address'],
+  minimum_level: 'Cl.P1',
+  default_level: 'Cl.Cm.P2',
+  sector_identifier: 'urn:idbroker:sector:electoral-register',
+  other_ways: [{ text: 'Fill in a paper form.' }],
+};
+
 export interface PolicyChanges {
   /** Changes to identity-providers/<id>.yaml (merged at the top level). */
   idps?: Record<string, Record<string, unknown>>;
