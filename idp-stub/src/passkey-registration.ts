@@ -1,0 +1,125 @@
+/** Passkey set-up at /passkeys: sign in with a password, then register a passkey. */
+import { randomBytes } from 'node:crypto';
+import {
+  generateRegistrationOptions,
+  verifyRegistrationResponse,
+  type AuthenticatorTransport as AuthenticatorTransportFuture,
+} from '@simplewebauthn/server';
+import type Koa from 'koa';
+import { form, html, sameSecret } from './http.js';
+import { messagePage, registerPasskeyPage, signInPage } from './pages.js';
+import { verifyPassword } from './passwords.js';
+import type { PasskeySession, StubContext } from './stub-context.js';
+
+const PASSKEY_COOKIE = 'idp_stub_passkeys';
+
+export function isPasskeyPath(path: string): boolean {
+  return path === '/passkeys' || path.startsWith('/passkeys/');
+}
+
+export function passkeyRoutes(stub: StubContext) {
+  const { idpName, byUsername, passkeys, passkeySessions, now, origin, rpID } = stub;
+
+  const passkeySession = (ctx: Koa.Context): PasskeySession | undefined => {
+    const token = ctx.cookies.get(PASSKEY_COOKIE);
+    const s = token ? passkeySessions.get(token) : undefined;
+    return s && s.exp > now().getTime() ? s : undefined;
+  };
+
+  return async (ctx: Koa.Context): Promise<void> => {
+    const path = ctx.path;
+    if (path === '/passkeys' && ctx.method === 'GET') {
+      const s = passkeySession(ctx);
+      if (s) {
+        html(ctx, registerPasskeyPage({ idpName, csrf: s.csrf, username: s.username, count: passkeys.get(s.username)?.length ?? 0 }));
+        return;
+      }
+      const csrf = randomBytes(16).toString('base64url');
+      ctx.cookies.set('idp_stub_csrf', csrf, { httpOnly: true, sameSite: 'lax', path: '/passkeys', signed: false, overwrite: true });
+      html(ctx, signInPage({ idpName, action: '/passkeys/sign-in', csrf, heading: 'Sign in to set up a passkey' }));
+      return;
+    }
+    if (ctx.method !== 'POST') {
+      ctx.status = 405;
+      return;
+    }
+    const body = form(ctx);
+    if (path === '/passkeys/sign-in') {
+      const cookieCsrf = ctx.cookies.get('idp_stub_csrf') ?? '';
+      if (!body.csrf || !cookieCsrf || !sameSecret(body.csrf, cookieCsrf)) {
+        html(ctx, messagePage(idpName, 'Sorry, there is a problem', 'The form has expired. Reload the page and try again.'), 403);
+        return;
+      }
+      const username = (body.username ?? '').trim().toLowerCase();
+      const identity = byUsername.get(username);
+      if (!identity || !verifyPassword(body.password ?? '', identity.password_hash)) {
+        html(
+          ctx,
+          signInPage({
+            idpName,
+            action: '/passkeys/sign-in',
+            csrf: cookieCsrf,
+            username: body.username,
+            heading: 'Sign in to set up a passkey',
+            errors: username ? { password: 'The username or password is not right' } : { username: 'Enter your username' },
+          }),
+          400,
+        );
+        return;
+      }
+      const token = randomBytes(24).toString('base64url');
+      passkeySessions.set(token, { username: identity.username, csrf: randomBytes(16).toString('base64url'), exp: now().getTime() + 15 * 60_000 });
+      ctx.cookies.set(PASSKEY_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/passkeys', overwrite: true });
+      ctx.status = 303;
+      ctx.redirect('/passkeys');
+      return;
+    }
+    const s = passkeySession(ctx);
+    if (!s || !body.csrf || !sameSecret(body.csrf, s.csrf)) {
+      html(ctx, messagePage(idpName, 'Sign in again', 'Your passkey set-up session has ended. Go to /passkeys and sign in again.'), 403);
+      return;
+    }
+    if (path === '/passkeys/register/options') {
+      const existing = passkeys.get(s.username) ?? [];
+      const opts = await generateRegistrationOptions({
+        rpName: idpName,
+        rpID,
+        userName: s.username,
+        attestationType: 'none',
+        excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports })),
+        authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
+        supportedAlgorithmIDs: [-7],
+      });
+      s.challenge = opts.challenge;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = opts;
+      return;
+    }
+    if (path === '/passkeys/register') {
+      const challenge = s.challenge;
+      s.challenge = undefined;
+      try {
+        const response = JSON.parse(body.response ?? '') as { response?: { transports?: AuthenticatorTransportFuture[] } };
+        if (!challenge) throw new Error('no challenge');
+        const result = await verifyRegistrationResponse({
+          response: response as never,
+          expectedChallenge: challenge,
+          expectedOrigin: origin,
+          expectedRPID: rpID,
+          requireUserVerification: true,
+        });
+        if (!result.verified || !result.registrationInfo) throw new Error('not verified');
+        const { credential } = result.registrationInfo;
+        const list = passkeys.get(s.username) ?? [];
+        list.push({ ...credential, transports: credential.transports ?? response.response?.transports });
+        passkeys.set(s.username, list);
+      } catch {
+        html(ctx, registerPasskeyPage({ idpName, csrf: s.csrf, username: s.username, count: passkeys.get(s.username)?.length ?? 0, error: 'The passkey could not be set up. Try again' }), 400);
+        return;
+      }
+      html(ctx, messagePage(idpName, 'Passkey set up', `You can now use your passkey to sign in. You have ${passkeys.get(s.username)!.length} passkey(s).`));
+      return;
+    }
+    ctx.status = 404;
+  };
+}

@@ -1,0 +1,238 @@
+/** The sign-in interaction: password, then a one-time code or a passkey, then the grant. */
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Vector } from '@idbroker/policies';
+import { generateAuthenticationOptions, verifyAuthenticationResponse, type WebAuthnCredential } from '@simplewebauthn/server';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import { achievedVector, authenticationNeeded, requestedVectors, targetVector, type Authentication } from './assurance.js';
+import { form, html, sameSecret } from './http.js';
+import { subjectFor, type DemoIdentity } from './identities.js';
+import { messagePage, secondStepPage, signInPage } from './pages.js';
+import { verifyPassword } from './passwords.js';
+import type { InteractionState, LoginFacts, StubRuntime } from './stub-context.js';
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** The paths this module answers: /interaction/<uid>[/login|/code|/passkey|/passkey/options]. */
+export const interactionPath = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|code|passkey|passkey\/options))?$/;
+
+function phoneEnding(phone: string): string {
+  return phone.replace(/\D/g, '').slice(-3);
+}
+
+export function interactionRoutes(stub: StubRuntime) {
+  const { provider, policy, levels, idpName, byUsername, interactions, passkeys, facts, now, options, origin, rpID } = stub;
+
+  const stateFor = (uid: string): InteractionState => {
+    let s = interactions.get(uid);
+    if (!s) {
+      s = { csrf: randomBytes(16).toString('base64url'), createdAt: now().getTime() };
+      interactions.set(uid, s);
+    }
+    return s;
+  };
+
+  const target = (details: Details): Vector => {
+    const requested = requestedVectors(levels, details.params as { vtr?: string; acr_values?: string });
+    return targetVector(levels, policy, requested);
+  };
+
+  const finish = async (ctx: Koa.Context, result: Record<string, unknown>, merge = false) => {
+    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+    ctx.status = 303;
+    ctx.redirect(to);
+  };
+
+  const finishLogin = async (ctx: Koa.Context, uid: string, details: Details, identity: DemoIdentity, performed: Authentication) => {
+    const switches = stub.switches;
+    const vector = achievedVector(levels, policy, target(details), identity, performed, switches.fail === 'lower-level');
+    const acr = levels.format(vector);
+    const accountId = subjectFor(policy.id, identity.username);
+    const amr = performed === 'Cl' ? ['pwd'] : performed === 'Cl.Cm' ? ['pwd', 'otp'] : ['pwd', 'hwk', 'user'];
+    interactions.delete(uid);
+    await finish(ctx, {
+      login: { accountId, acr, amr, remember: false },
+      idpStub: { username: identity.username, acr, confidence: vector.confidence, fraud: switches.fail === 'fraud' },
+    });
+  };
+
+  const failIfSwitched = async (ctx: Koa.Context): Promise<boolean> => {
+    if (stub.switches.fail === 'deny') {
+      await finish(ctx, { error: 'access_denied', error_description: 'The identity provider could not confirm who you are' });
+      return true;
+    }
+    if (stub.switches.fail === 'error') {
+      await finish(ctx, { error: 'server_error', error_description: 'The identity provider had a problem' });
+      return true;
+    }
+    return false;
+  };
+
+  const renderSecondStep = (ctx: Koa.Context, uid: string, s: InteractionState, needs: Authentication, errs?: { code?: string; passkey?: string }, status = 200) => {
+    const identity = byUsername.get(s.username!)!;
+    const allowCode = needs === 'Cl.Cm';
+    if (allowCode && (!s.otp || s.otp.used)) s.otp = { code: String(randomInt(0, 1_000_000)).padStart(6, '0'), used: false, attempts: 0 };
+    html(
+      ctx,
+      secondStepPage({
+        idpName,
+        uid,
+        csrf: s.csrf,
+        allowCode,
+        code: s.otp?.code,
+        phoneEnding: phoneEnding(identity.phone),
+        hasPasskey: (passkeys.get(identity.username) ?? []).length > 0,
+        errors: errs,
+      }),
+      status,
+    );
+  };
+
+  return async (ctx: Koa.Context, uid: string, action: string): Promise<void> => {
+    let details: Details;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch {
+      html(ctx, messagePage(idpName, 'Your session has ended', 'Go back to the service you came from and start again.'), 400);
+      return;
+    }
+    if (details.uid !== uid) {
+      html(ctx, messagePage(idpName, 'Your session has ended', 'Go back to the service you came from and start again.'), 400);
+      return;
+    }
+    const s = stateFor(uid);
+    const prompt = details.prompt.name;
+
+    if (prompt === 'consent') {
+      // The broker is the only client and the citizen consents at the broker: grant what was asked.
+      const last = (details.lastSubmission ?? {}) as { login?: { accountId?: string }; idpStub?: Omit<LoginFacts, 'accountId' | 'at'> };
+      const accountId = details.session?.accountId ?? last.login?.accountId;
+      if (!accountId || !last.idpStub) {
+        await finish(ctx, { error: 'login_required', error_description: 'Sign in again' });
+        return;
+      }
+      const grant = new provider.Grant({ accountId, clientId: options.broker.clientId });
+      grant.addOIDCScope('openid');
+      const missing = (details.prompt.details.missingOIDCClaims as string[] | undefined) ?? [];
+      grant.addOIDCClaims([...new Set([...missing, 'sub', 'acr', 'vot', 'vtm', 'ci'])]);
+      const grantId = await grant.save();
+      facts.set(grantId, { ...last.idpStub, accountId, at: now().getTime() });
+      interactions.delete(uid);
+      await finish(ctx, { consent: { grantId } }, true);
+      return;
+    }
+
+    const needs = authenticationNeeded(levels, policy, target(details));
+    const method = ctx.method;
+    if (action === '' && method === 'GET') {
+      if (s.username) renderSecondStep(ctx, uid, s, needs);
+      else html(ctx, signInPage({ idpName, action: `/interaction/${uid}/login`, csrf: s.csrf }));
+      return;
+    }
+    if (method !== 'POST') {
+      ctx.status = 405;
+      return;
+    }
+    const body = form(ctx);
+    if (!body.csrf || !sameSecret(body.csrf, s.csrf)) {
+      html(ctx, messagePage(idpName, 'Sorry, there is a problem', 'The form has expired. Go back to the service you came from and start again.'), 403);
+      return;
+    }
+
+    if (action === 'login') {
+      const username = (body.username ?? '').trim().toLowerCase();
+      const password = body.password ?? '';
+      const errs: { username?: string; password?: string } = {};
+      if (!username) errs.username = 'Enter your username';
+      if (!password) errs.password = 'Enter your password';
+      const identity = username ? byUsername.get(username) : undefined;
+      if (!errs.username && !errs.password && (!identity || !verifyPassword(password, identity.password_hash))) {
+        errs.password = 'The username or password is not right';
+      }
+      if (errs.username || errs.password || !identity) {
+        html(ctx, signInPage({ idpName, action: `/interaction/${uid}/login`, csrf: s.csrf, username: body.username, errors: errs }), 400);
+        return;
+      }
+      if (await failIfSwitched(ctx)) return;
+      if (needs === 'Cl') {
+        await finishLogin(ctx, uid, details, identity, 'Cl');
+        return;
+      }
+      s.username = identity.username;
+      s.otp = undefined;
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${uid}`);
+      return;
+    }
+
+    if (!s.username) {
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${uid}`);
+      return;
+    }
+    const identity = byUsername.get(s.username)!;
+
+    if (action === 'code') {
+      if (needs !== 'Cl.Cm' || !s.otp || s.otp.used) {
+        renderSecondStep(ctx, uid, s, needs, { code: 'Request a new code' }, 400);
+        return;
+      }
+      const code = (body.code ?? '').replace(/\s/g, '');
+      if (!/^\d{6}$/.test(code) || !sameSecret(code, s.otp.code)) {
+        s.otp.attempts += 1;
+        const tooMany = s.otp.attempts >= 5;
+        if (tooMany) s.otp.used = true; // a new code is made on the next page
+        renderSecondStep(ctx, uid, s, needs, { code: tooMany ? 'Too many wrong codes. We have sent you a new code' : /^\d{6}$/.test(code) ? 'The security code is not right' : 'Enter the 6-digit security code' }, 400);
+        return;
+      }
+      s.otp.used = true;
+      await finishLogin(ctx, uid, details, identity, 'Cl.Cm');
+      return;
+    }
+
+    if (action === 'passkey/options') {
+      const creds = passkeys.get(identity.username) ?? [];
+      const opts = await generateAuthenticationOptions({
+        rpID,
+        allowCredentials: creds.map((c) => ({ id: c.id, transports: c.transports })),
+        userVerification: 'required',
+      });
+      s.challenge = opts.challenge;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = opts;
+      return;
+    }
+
+    if (action === 'passkey') {
+      const challenge = s.challenge;
+      s.challenge = undefined; // single use
+      let verified = false;
+      let cred: WebAuthnCredential | undefined;
+      try {
+        const response = JSON.parse(body.response ?? '') as { id?: string };
+        cred = (passkeys.get(identity.username) ?? []).find((c) => c.id === response.id);
+        if (challenge && cred) {
+          const result = await verifyAuthenticationResponse({
+            response: response as never,
+            expectedChallenge: challenge,
+            expectedOrigin: origin,
+            expectedRPID: rpID,
+            credential: cred,
+            requireUserVerification: true,
+          });
+          verified = result.verified;
+          if (verified) cred.counter = result.authenticationInfo.newCounter;
+        }
+      } catch {
+        verified = false;
+      }
+      if (!verified) {
+        renderSecondStep(ctx, uid, s, needs, { passkey: 'Your passkey could not be used. Try again, or use another way' }, 400);
+        return;
+      }
+      await finishLogin(ctx, uid, details, identity, 'Cl.Cm.Cp');
+      return;
+    }
+    ctx.status = 404;
+  };
+}

@@ -1,0 +1,98 @@
+/** The shared state of one running stub, handed to each part (provider, pages, admin). */
+import type { IdentityProviderPolicy, Levels } from '@idbroker/policies';
+import type { WebAuthnCredential } from '@simplewebauthn/server';
+import type { JWK } from 'jose';
+import type Provider from 'oidc-provider';
+import type { DemoIdentity } from './identities.js';
+import type { Switches } from './switches.js';
+
+export interface IdpStubOptions {
+  policy: IdentityProviderPolicy;
+  levels: Levels;
+  /** Default: the port of `issuer`. 0 picks a free one (then `issuer` must not name a port). */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1 (loopback only); 0.0.0.0 in a container. */
+  host?: string;
+  /** Default: policy.issuer. Tests pass http://127.0.0.1:<free port>. */
+  issuer?: string;
+  /** The broker, the one client of this IdP. */
+  broker: { clientId: string; jwks: { keys: JWK[] }; redirectUris: string[] };
+  /** Default: idp-stub/data/identities.yaml. */
+  identities?: DemoIdentity[];
+  /** Bearer token for /admin/switches. Without one, /admin answers 404. */
+  adminToken?: string;
+  /** Starting switches. Default: from IDP_STUB_FAIL and IDP_STUB_DELAY_MS. */
+  switches?: Partial<Switches>;
+  /** ES256 private JWK signing ID tokens. Default: a new key. */
+  signingKey?: JWK;
+  now?: () => Date;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Path and query. */
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body as text ('' when none). */
+  body: string;
+}
+
+/** What the sign-in established, kept by grant id until the tokens are issued. */
+export interface LoginFacts {
+  accountId: string;
+  username: string;
+  acr: string;
+  confidence: string;
+  fraud: boolean;
+  at: number;
+}
+
+export interface InteractionState {
+  csrf: string;
+  username?: string;
+  otp?: { code: string; used: boolean; attempts: number };
+  challenge?: string;
+  createdAt: number;
+}
+
+export interface PasskeySession {
+  username: string;
+  csrf: string;
+  challenge?: string;
+  exp: number;
+}
+
+export const FACTS_TTL_MS = 60 * 60 * 1000;
+
+export interface StubContext {
+  readonly options: IdpStubOptions;
+  readonly policy: IdentityProviderPolicy;
+  readonly levels: Levels;
+  readonly now: () => Date;
+  readonly issuer: string;
+  readonly origin: string;
+  readonly rpID: string;
+  readonly idpName: string;
+  readonly bySubject: ReadonlyMap<string, DemoIdentity>;
+  readonly byUsername: ReadonlyMap<string, DemoIdentity>;
+  /** The current switches (replaced whole when changed). */
+  switches: Switches;
+  readonly requests: RecordedRequest[];
+  readonly facts: Map<string, LoginFacts>;
+  readonly interactions: Map<string, InteractionState>;
+  readonly passkeys: Map<string, WebAuthnCredential[]>;
+  readonly passkeySessions: Map<string, PasskeySession>;
+}
+
+/** A stub's context together with its OpenID Provider. */
+export interface StubRuntime extends StubContext {
+  readonly provider: Provider;
+}
+
+/** Forget sign-in facts, interactions and passkey sessions past their time. */
+export function prune(stub: StubContext): void {
+  const t = stub.now().getTime();
+  for (const [k, f] of stub.facts) if (t - f.at > FACTS_TTL_MS) stub.facts.delete(k);
+  for (const [k, s] of stub.interactions) if (t - s.createdAt > FACTS_TTL_MS) stub.interactions.delete(k);
+  for (const [k, s] of stub.passkeySessions) if (s.exp < t) stub.passkeySessions.delete(k);
+}
