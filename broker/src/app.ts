@@ -266,6 +266,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     issuer: config.issuer,
     store,
     sealer: createSealer(deriveKey(config.secret, 'support-cases')),
+    rateLimitKey: deriveKey(config.secret, 'rate-limit-keys'),
     audit,
     views,
     policies,

@@ -23,6 +23,7 @@ import { Cases, RESOLUTION_OUTCOMES, type ResolutionOutcome, type SupportCase } 
 import { BROWSER_BINDING, CEREMONY_SECONDS, newBrowserBinding, Staff, StaffError, type StaffAccount, type StaffSession } from './staff.js';
 import { may, type Action } from './permissions.js';
 import { serviceCasesHandler } from './service-cases.js';
+import { createRateLimiter } from './rate-limit.js';
 
 export { Cases } from './cases.js';
 export { Staff, ROLES, type Role } from './staff.js';
@@ -31,6 +32,8 @@ export interface SupportOptions {
   issuer: string;
   store: Store;
   sealer: Sealer;
+  /** Key for the rate limits' keyed hashes (derived from the broker secret): no typed text or address is a store key. */
+  rateLimitKey: Uint8Array;
   audit: AuditTrail;
   views: Views;
   policies: Policies;
@@ -87,6 +90,7 @@ export function createSupport(o: SupportOptions): Support {
   const retentionDays = o.policies.broker.cases.retention_days;
   const cases = new Cases({ store: o.store, sealer: o.sealer, now: o.now, retentionDays });
   const staff = new Staff({ store: o.store, sealer: o.sealer, issuer: o.issuer, now: o.now });
+  const limits = createRateLimiter(o.store, o.rateLimitKey);
   const router = new Router();
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '32kb' });
   const cookie = (path: string, sameSite: 'strict' | 'lax') => ({ httpOnly: true, sameSite, secure: o.secureCookies, path, overwrite: true });
@@ -148,8 +152,9 @@ export function createSupport(o: SupportOptions): Support {
     const expected = ctx.cookies.get(CITIZEN_CSRF_COOKIE) ?? '';
     if (!expected || !sameToken(String(body.csrf ?? ''), expected)) throw new PublicError(403, 'bad_request', 'case lookup without CSRF token');
     const typed = String(body.reference ?? '').slice(0, 40);
-    const perIp = await o.store.increment(`rl:case-ip:{${ctx.ip}}`, 600);
-    const perRef = await o.store.increment(`rl:case-ref:{${typed.toUpperCase().replace(/[^0-9A-Z]/g, '')}}`, 3600);
+    // Keyed hashes of the address and of what was typed (normalised): never the text itself.
+    const perIp = await limits.hit('case-ip', ctx.ip, 600);
+    const perRef = await limits.hit('case-ref', typed.toUpperCase().replace(/[^0-9A-Z]/g, ''), 3600);
     if (perIp > (o.lookupsPerIp ?? 10) || perRef > 20) {
       ctx.set('Retry-After', '600');
       return o.views.render(ctx, 'error', { status: 429, errorId: 'rate-limited', title: 'too_many_requests' }, { status: 429, locale });
