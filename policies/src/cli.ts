@@ -6,7 +6,7 @@ try {
   const policies = loadPolicies(dir);
   for (const w of policies.warnings) console.warn(`warning:${formatIssue(w)}`);
   console.log(
-    `OK: ${policies.dir}: ${policies.identityProviders.length} identity providers, ${policies.relyingParties.length} services, ${policies.levels.allVectors().length} levels`,
+    `OK: ${policies.dir}: ${policies.identityProviders.length} identity providers, ${policies.relyingParties.length} services, ${policies.levels.allVectors().length} levels, ${policies.walletProviders.length} wallet providers`,
   );
 } catch (e) {
   if (e instanceof PolicyError) {

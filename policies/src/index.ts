@@ -4,6 +4,7 @@ export type { Policies, PolicyIssue, LoadOptions } from './loader.js';
 export { Levels, LevelError } from './levels.js';
 export type { Vector } from './levels.js';
 export { attributeNameSchema, extraAttributeSchema } from './schema.js';
+export { readPemCertificates } from './loader.js';
 export type {
   AttributeName,
   AuthenticationLevel,
@@ -11,6 +12,8 @@ export type {
   ConfidenceLevel,
   ExtraAttributeName,
   IdentityProviderPolicy,
+  WalletProviderPolicy,
+  CredentialIssuerPolicy,
   LevelsFile,
   RelyingPartyPolicy,
   SecretRef,

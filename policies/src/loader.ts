@@ -2,6 +2,7 @@
  * Loads and validates the trust framework. Every error names the file, the field path and
  * what is wrong, so an operator can fix the policy without reading code.
  */
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +13,13 @@ import {
   brokerPolicySchema,
   identityProviderSchema,
   levelsSchema,
+  walletProviderSchema,
   relyingPartySchema,
   type BrokerPolicy,
   type IdentityProviderPolicy,
   type RelyingPartyPolicy,
   type SecretRef,
+  type WalletProviderPolicy,
 } from './schema.js';
 
 /** The policies folder shipped with the project. */
@@ -48,9 +51,14 @@ export interface Policies {
   readonly broker: BrokerPolicy;
   readonly identityProviders: readonly IdentityProviderPolicy[];
   readonly relyingParties: readonly RelyingPartyPolicy[];
+  /** Certified wallet providers (`kind: wallet` in identity-providers/): the broker verifies their presentations. */
+  readonly walletProviders: readonly WalletProviderPolicy[];
   /** Problems that do not stop the broker (e.g. an expired certification: that IdP is not offered). */
   readonly warnings: readonly PolicyIssue[];
   identityProvider(id: string): IdentityProviderPolicy | undefined;
+  walletProvider(id: string): WalletProviderPolicy | undefined;
+  /** A file in the policies folder (relative path), as text. */
+  readFile(path: string): string;
   relyingParty(clientId: string): RelyingPartyPolicy | undefined;
   /** Read a key or secret reference (file relative to the policies folder, or an environment variable). */
   readSecret(ref: SecretRef): string;
@@ -156,7 +164,18 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
   const identityProviders: IdentityProviderPolicy[] = [];
   const idpIds = new Map<string, string>();
   const issuers = new Map<string, string>();
+  const walletProviders: WalletProviderPolicy[] = [];
   for (const path of listYaml('identity-providers')) {
+    if (kindOf(path) === 'wallet') {
+      const wallet = readYaml(path, walletProviderSchema);
+      if (!wallet) continue;
+      const file = rel(path);
+      if (idpIds.has(wallet.id)) issues.push({ file, field: 'id', message: `"${wallet.id}" is also the id in ${idpIds.get(wallet.id)}` });
+      idpIds.set(wallet.id, file);
+      checkWallet(file, wallet);
+      walletProviders.push(wallet);
+      continue;
+    }
     const idp = readYaml(path, identityProviderSchema);
     if (!idp) continue;
     const file = rel(path);
@@ -182,6 +201,66 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
   }
   if (identityProviders.length === 0 && !issues.some((i) => i.file.startsWith('identity-providers')))
     issues.push({ file: 'identity-providers', field: '', message: 'no identity provider is defined' });
+
+  function checkWallet(file: string, wallet: WalletProviderPolicy): void {
+    if (levels) {
+      if (levels.confidenceRank(wallet.certified.confidence) < 0)
+        issues.push({ file, field: 'certified.confidence', message: `unknown identity confidence "${wallet.certified.confidence}" (levels.yaml has ${levels.confidence.map((c) => c.id).join(', ')})` });
+      if (levels.authenticationRank(wallet.certified.authentication) < 0)
+        issues.push({ file, field: 'certified.authentication', message: `unknown authentication level "${wallet.certified.authentication}" (levels.yaml has ${levels.authentication.map((a) => a.id).join(', ')})` });
+    }
+    if (new Date(`${wallet.certification_expires}T23:59:59Z`) < now) {
+      warnings.push({ file, field: 'certification_expires', message: `certification expired on ${wallet.certification_expires}: this provider will not be offered` });
+    }
+    const seen = new Set<string>();
+    wallet.credential_issuers.forEach((ci, i) => {
+      const at = `credential_issuers.${i}`;
+      if (seen.has(ci.issuer)) issues.push({ file, field: `${at}.issuer`, message: `${ci.issuer} is listed twice` });
+      seen.add(ci.issuer);
+      if (levels) {
+        const rank = levels.confidenceRank(ci.level.confidence);
+        if (rank < 0) issues.push({ file, field: `${at}.level.confidence`, message: `unknown identity confidence "${ci.level.confidence}" (levels.yaml has ${levels.confidence.map((c) => c.id).join(', ')})` });
+        else if (levels.confidenceRank(wallet.certified.confidence) >= 0 && rank > levels.confidenceRank(wallet.certified.confidence))
+          issues.push({ file, field: `${at}.level.confidence`, message: `${ci.level.confidence} is above the wallet's certified confidence ${wallet.certified.confidence}` });
+      }
+      if (ci.jwks_file) {
+        try {
+          const jwks = JSON.parse(readFileSync(resolve(root, ci.jwks_file), 'utf8')) as Record<string, unknown>;
+          const keys = Array.isArray(jwks.keys) ? (jwks.keys as Record<string, unknown>[]) : [jwks];
+          if (keys.some((k) => 'd' in k)) issues.push({ file, field: `${at}.jwks_file`, message: 'holds a private key: give the issuer public keys only' });
+        } catch (e) {
+          issues.push({ file, field: `${at}.jwks_file`, message: `cannot be read as JSON: ${(e as Error).message}` });
+        }
+      }
+      ci.x5c_roots?.forEach((pem, j) => {
+        try {
+          if (readPemCertificates(readFileSync(resolve(root, pem), 'utf8')).length === 0) throw new Error('no certificate in the file');
+        } catch (e) {
+          issues.push({ file, field: `${at}.x5c_roots.${j}`, message: `cannot be read as a PEM certificate: ${(e as Error).message}` });
+        }
+      });
+    });
+    let privateJwk: Record<string, unknown> | undefined;
+    try {
+      privateJwk = JSON.parse(readSecret(wallet.broker_verifier.private_key)) as Record<string, unknown>;
+      if (privateJwk.kty !== 'EC' || privateJwk.crv !== 'P-256' || !privateJwk.d) throw new Error('not a private ES256 (P-256) JWK');
+    } catch (e) {
+      privateJwk = undefined;
+      issues.push({ file, field: 'broker_verifier.private_key', message: `cannot be read: ${(e as Error).message}` });
+    }
+    try {
+      const chain = readPemCertificates(readFileSync(resolve(root, wallet.broker_verifier.certificate_chain), 'utf8'));
+      if (chain.length === 0) throw new Error('no certificate in the file');
+      if (privateJwk) {
+        const fromKey = createPublicKey(createPrivateKey({ key: privateJwk as never, format: 'jwk' })).export({ format: 'jwk' });
+        const fromCert = chain[0]!.publicKey.export({ format: 'jwk' });
+        if (fromKey.x !== fromCert.x || fromKey.y !== fromCert.y)
+          issues.push({ file, field: 'broker_verifier.certificate_chain', message: 'the first certificate is not for broker_verifier.private_key' });
+      }
+    } catch (e) {
+      issues.push({ file, field: 'broker_verifier.certificate_chain', message: `cannot be read as PEM certificates: ${(e as Error).message}` });
+    }
+  }
 
   const relyingParties: RelyingPartyPolicy[] = [];
   const clientIds = new Map<string, string>();
@@ -217,6 +296,7 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
   if (issues.length > 0 || !levels || !broker) throw new PolicyError(issues);
 
   const idpById = new Map(identityProviders.map((i) => [i.id, i]));
+  const walletById = new Map(walletProviders.map((w) => [w.id, w]));
   const rpById = new Map(relyingParties.map((r) => [r.client_id, r]));
   return {
     dir: root,
@@ -224,8 +304,11 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
     broker,
     identityProviders,
     relyingParties,
+    walletProviders,
     warnings,
     identityProvider: (id) => idpById.get(id),
+    walletProvider: (id) => walletById.get(id),
+    readFile: (path) => readFileSync(resolve(root, path), 'utf8'),
     relyingParty: (clientId) => rpById.get(clientId),
     readSecret,
     relyingPartyJwks(rp) {
@@ -235,6 +318,21 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
       return Array.isArray(parsed.keys) ? (parsed as { keys: Record<string, unknown>[] }) : { keys: [parsed] };
     },
   };
+}
+
+/** The certificates in a PEM text, in order. */
+export function readPemCertificates(pem: string): X509Certificate[] {
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]));
+}
+
+/** The `kind` a provider file declares (read before validation picks the schema). */
+function kindOf(path: string): string | undefined {
+  try {
+    const doc = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: false }).toJS() as { kind?: unknown } | null;
+    return typeof doc?.kind === 'string' ? doc.kind : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function describeZodIssue(issue: z.core.$ZodIssue): string {

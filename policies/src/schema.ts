@@ -44,6 +44,8 @@ export const secretRefSchema = z.union([
 ]);
 
 export const identityProviderSchema = z.strictObject({
+  /** `idp` (OpenID Connect; the default) or `wallet` (walletProviderSchema). */
+  kind: z.literal('idp').optional(),
   id,
   display_name: z.string().min(1),
   organisation_type: z.enum(['public', 'not-for-profit', 'company']),
@@ -56,6 +58,58 @@ export const identityProviderSchema = z.strictObject({
   broker_client: z.strictObject({
     client_id: z.string().min(1),
     private_key: secretRefSchema,
+  }),
+});
+
+/** A credential issuer a wallet provider's credentials may come from (docs/wallets.md). */
+export const credentialIssuerSchema = z
+  .strictObject({
+    /** The `iss` of its SD-JWT VCs. */
+    issuer: url,
+    display_name: z.string().min(1),
+    /** Credential types (SD-JWT VC `vct`) accepted from this issuer. */
+    vct: z.array(z.string().min(1)).min(1),
+    /** Its public signing keys (JWK set, inline or a file), or the roots its `x5c` chains must end in (PEM files). */
+    jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    jwks_file: z.string().min(1).optional(),
+    x5c_roots: z.array(z.string().min(1)).min(1).optional(),
+    /** The identity confidence its credential reaches, and the evidence behind it (as certified). */
+    level: z.strictObject({
+      confidence: z.string(),
+      evidence: z.array(z.string().min(1)).min(1),
+    }),
+    /** Token Status Lists: where they may be fetched from; `required` refuses credentials without a status. */
+    status_list: z.strictObject({ uri_prefix: httpUrl, required: z.boolean().default(false) }).optional(),
+  })
+  .superRefine((ci, ctx) => {
+    const sources = [ci.jwks, ci.jwks_file, ci.x5c_roots].filter((k) => k !== undefined).length;
+    if (sources !== 1) ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'give exactly one of jwks, jwks_file and x5c_roots' });
+  });
+
+/** A certified wallet (holder) provider: the broker is an OpenID4VP verifier towards it. */
+export const walletProviderSchema = z.strictObject({
+  kind: z.literal('wallet'),
+  id,
+  display_name: z.string().min(1),
+  organisation_type: z.enum(['public', 'not-for-profit', 'company']),
+  description: z.string().min(1).optional(),
+  wallet: z.strictObject({
+    /** Where same-device requests go: the wallet's custom scheme (openid4vp://, haip-vp://) or its https URL. */
+    authorization_endpoint: z.string().regex(/^(openid4vp|haip-vp|eudi-openid4vp|https?):\/\/[^\s]*$/, 'must be an openid4vp://, haip-vp:// or http(s):// URL'),
+    /** Offer a QR code for a wallet on another device. */
+    cross_device: z.boolean().default(true),
+  }),
+  /** Authentication: what the wallet's holder binding reaches; confidence: the most any issuer's credential may give. */
+  certified: z.strictObject({ confidence: z.string(), authentication: z.string() }),
+  certification_expires: date,
+  status: z.enum(['enabled', 'suspended']),
+  what_you_will_need: z.array(z.string().min(1)).min(1),
+  credential_issuers: z.array(credentialIssuerSchema).min(1),
+  /** The broker's verifier identity towards this wallet (x509_hash client identifier, HAIP). */
+  broker_verifier: z.strictObject({
+    private_key: secretRefSchema,
+    /** PEM file, leaf first: the leaf's SHA-256 hash is the client_id. */
+    certificate_chain: z.string().min(1),
   }),
 });
 
@@ -139,6 +193,8 @@ export type ConfidenceLevel = z.infer<typeof confidenceLevelSchema>;
 export type AuthenticationLevel = z.infer<typeof authenticationLevelSchema>;
 export type SecretRef = z.infer<typeof secretRefSchema>;
 export type IdentityProviderPolicy = z.infer<typeof identityProviderSchema>;
+export type WalletProviderPolicy = z.infer<typeof walletProviderSchema>;
+export type CredentialIssuerPolicy = z.infer<typeof credentialIssuerSchema>;
 export type RelyingPartyPolicy = z.infer<typeof relyingPartySchema>;
 export type BrokerPolicy = z.infer<typeof brokerPolicySchema>;
 export type AttributeName = z.infer<typeof attributeNameSchema>;
