@@ -65,12 +65,18 @@ describe('metrics and the performance page', () => {
   });
   afterAll(() => fed?.close());
 
-  it('counts journeys by outcome, IdP and service, and matching-free sign-ins', async () => {
+  it('counts journeys by outcome and IdP, and by outcome and service (never IdP and service together), and matching-free sign-ins', async () => {
     const text = await scrape(fed);
     expect(metric(text, 'broker_journeys_started_total', { service: 'example-council-tax' })).toBe(4);
-    expect(metric(text, 'broker_journeys_finished_total', { outcome: 'signedIn', idp: 'civic-id', service: 'example-council-tax' })).toBe(2);
-    expect(metric(text, 'broker_journeys_finished_total', { outcome: 'level_not_met', idp: 'civic-id' })).toBe(1);
-    expect(metric(text, 'broker_journeys_finished_total', { outcome: 'cancelled', idp: 'community-vouch' })).toBe(1);
+    expect(metric(text, 'broker_idp_journeys_finished_total', { outcome: 'signedIn', idp: 'civic-id' })).toBe(2);
+    expect(metric(text, 'broker_idp_journeys_finished_total', { outcome: 'level_not_met', idp: 'civic-id' })).toBe(1);
+    expect(metric(text, 'broker_idp_journeys_finished_total', { outcome: 'cancelled', idp: 'community-vouch' })).toBe(1);
+    expect(metric(text, 'broker_service_journeys_finished_total', { outcome: 'signedIn', service: 'example-council-tax' })).toBe(2);
+    expect(metric(text, 'broker_service_journeys_finished_total', { outcome: 'level_not_met', service: 'example-council-tax' })).toBe(1);
+    expect(metric(text, 'broker_service_journeys_finished_total', { outcome: 'cancelled', service: 'example-council-tax' })).toBe(1);
+    for (const name of ['broker_idp_journeys_finished_total', 'broker_service_journeys_finished_total']) {
+      for (const s of samples(text, name)) expect(Object.keys(s.labels).sort()).toEqual(name.includes('_idp_') ? ['idp', 'outcome'] : ['outcome', 'service']);
+    }
     // A service without matching: no matching answers at all.
     expect(samples(text, 'broker_matching_outcomes_total')).toEqual([]);
     expect(metric(text, 'broker_idp_up', { idp: 'civic-id' })).toBe(1);
@@ -197,10 +203,14 @@ describe('matching outcomes', () => {
     });
     for (const s of counted) expect(s.labels.service).toBe('example-council-tax');
     // The journeys they ended, by outcome.
-    expect(metric(text, 'broker_journeys_finished_total', { outcome: 'matched', idp: 'civic-id', service: 'example-council-tax' })).toBe(2);
-    expect(metric(text, 'broker_journeys_finished_total', { outcome: 'no_match', idp: 'civic-id' })).toBe(1);
-    expect(metric(text, 'broker_journeys_finished_total', { outcome: 'matching_failed', idp: 'civic-id' })).toBe(1);
-    expect(metric(text, 'broker_journeys_finished_total', { outcome: 'signedIn' })).toBe(0);
+    expect(metric(text, 'broker_idp_journeys_finished_total', { outcome: 'matched', idp: 'civic-id' })).toBe(2);
+    expect(metric(text, 'broker_service_journeys_finished_total', { outcome: 'matched', service: 'example-council-tax' })).toBe(2);
+    expect(metric(text, 'broker_idp_journeys_finished_total', { outcome: 'no_match', idp: 'civic-id' })).toBe(1);
+    expect(metric(text, 'broker_service_journeys_finished_total', { outcome: 'no_match', service: 'example-council-tax' })).toBe(1);
+    expect(metric(text, 'broker_idp_journeys_finished_total', { outcome: 'matching_failed', idp: 'civic-id' })).toBe(1);
+    expect(metric(text, 'broker_service_journeys_finished_total', { outcome: 'matching_failed', service: 'example-council-tax' })).toBe(1);
+    expect(samples(text, 'broker_idp_journeys_finished_total').filter((s) => s.labels.outcome === 'signedIn')).toEqual([]);
+    expect(samples(text, 'broker_service_journeys_finished_total').filter((s) => s.labels.outcome === 'signedIn')).toEqual([]);
     expect(metric(text, 'broker_journeys_started_total', { service: 'example-council-tax' })).toBe(4);
   });
 

@@ -145,6 +145,7 @@ describe('ways forward', () => {
     for (const value of [...MARGARET, subjectFor('civic-id', 'margaret')]) expect(logs).not.toContain(value);
     // Operators see the outcome, by provider.
     const metrics = await (await fetch(`${fed.issuer}/metrics`)).text();
-    expect(metrics).toMatch(/broker_journeys_finished_total\{outcome="fraud_flagged",idp="civic-id",service="example-council-tax"\} 1\n/);
+    expect(metrics).toMatch(/broker_idp_journeys_finished_total\{idp="civic-id",outcome="fraud_flagged"\} 1\n/);
+    expect(metrics).toMatch(/broker_service_journeys_finished_total\{service="example-council-tax",outcome="fraud_flagged"\} 1\n/);
   });
 });

@@ -61,6 +61,8 @@ describe('broker configuration', () => {
     expect(message).toContain('TRUST_PROXY: must be true in production');
     expect(message).toContain('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): the in-memory store cannot be used');
     expect(message).toContain('identity-providers/civic-id.yaml (broker_client.private_key)');
+    // /metrics counts journeys by provider and by service: in production only operators read it.
+    expect(message).toContain('METRICS_TOKEN: must be set in production');
   });
 
   it('production mode starts with safe settings', async () => {
@@ -71,6 +73,7 @@ describe('broker configuration', () => {
       redisUrl: 'redis://redis.internal:6379',
       trustProxy: true,
       production: true,
+      metricsToken: 'a-long-random-metrics-token-0123',
     });
     const idpKey = await prodKey();
     expect(() => assertProductionSafe(config, [{ file: 'identity-providers/civic-id.yaml', jwk: idpKey }])).not.toThrow();

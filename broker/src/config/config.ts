@@ -44,10 +44,13 @@ export const configSchema = z.object({
   trustProxy: z.boolean().default(false),
   /**
    * Production mode (NODE_ENV=production): the broker refuses to start with an http issuer,
-   * development keys or secret, insecure IdP transport, or the in-memory store.
+   * development keys or secret, insecure IdP transport, the in-memory store, or no METRICS_TOKEN.
    */
   production: z.boolean().default(false),
-  /** Bearer token required to read /metrics. Unset: /metrics is open (put it behind your network). */
+  /**
+   * Bearer token required to read /metrics. Unset: /metrics is open (local federation only;
+   * production mode refuses to start without it).
+   */
   metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** pino log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -155,6 +158,9 @@ export function assertProductionSafe(config: BrokerConfig, idpKeys: Array<{ file
   if (!config.redisUrl && !config.redisCluster && !config.redisSentinel) {
     problems.push('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): the in-memory store cannot be used in production (it is lost on restart and not shared between instances)');
   }
+  // /metrics counts journeys by provider and by service, and shows the instance's traffic as it
+  // happens: only operators may read it.
+  if (!config.metricsToken) problems.push('METRICS_TOKEN: must be set in production (16+ characters); /metrics is for operators only');
   for (const { file, jwk } of idpKeys) {
     if (isDevKey(jwk)) problems.push(`${file} (broker_client.private_key): a development key cannot be used in production`);
   }

@@ -1,6 +1,7 @@
 /**
  * Metrics for operators (prom-client at /metrics) and the public performance page. Labels
- * are codes only: service client ids, IdP ids, outcomes. Never anything about a person.
+ * are codes only: service client ids, IdP ids, outcomes. Never anything about a person, and
+ * never an IdP and a service in one series (test/privacy/observer.test.ts).
  *
  * Counters in prom-client are per instance (Prometheus sums them). The public page needs
  * the whole federation's last day, so finished journeys are also counted in hourly buckets
@@ -55,10 +56,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'broker_' });
 
   const started = new Counter({ name: 'broker_journeys_started_total', help: 'Journeys started, by service', labelNames: ['service'], registers: [registry] });
-  const finished = new Counter({
-    name: 'broker_journeys_finished_total',
-    help: 'Journeys finished, by outcome (matched, accountCreated, signedIn, or a failure reason), IdP and service',
-    labelNames: ['outcome', 'idp', 'service'],
+  // Finished journeys are counted by provider and by service, never both in one series: a series
+  // that paired them would tell whoever reads it which provider a service's users chose.
+  const finishedByIdp = new Counter({
+    name: 'broker_idp_journeys_finished_total',
+    help: 'Journeys finished, by IdP (none: before one was chosen) and outcome (matched, accountCreated, signedIn, or a failure reason)',
+    labelNames: ['idp', 'outcome'],
+    registers: [registry],
+  });
+  const finishedByService = new Counter({
+    name: 'broker_service_journeys_finished_total',
+    help: 'Journeys finished, by service and outcome (matched, accountCreated, signedIn, or a failure reason)',
+    labelNames: ['service', 'outcome'],
     registers: [registry],
   });
   const transitions = new Counter({ name: 'broker_journey_transitions_total', help: 'Journey transitions, by event', labelNames: ['event'], registers: [registry] });
@@ -117,7 +126,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
       if (!finishedNow) return;
       const idp = 'idpId' in next && next.idpId ? next.idpId : 'none';
       const outcome = next.name === 'complete' ? next.outcome : next.reason;
-      finished.inc({ outcome, idp, service: next.clientId });
+      finishedByIdp.inc({ idp, outcome });
+      finishedByService.inc({ service: next.clientId, outcome });
       record(idp, outcome);
     },
     observeRequest(route, method, status, seconds) {

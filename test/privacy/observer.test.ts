@@ -1,0 +1,106 @@
+/**
+ * No side channel between provider and service (issue 12, point 1), tried as an observer would:
+ * - a provider sees the same authorization request whatever the service (apart from state,
+ *   nonce and PKCE): the broker asks every provider for the federation's standard attribute set;
+ * - the service sees the same thing whatever the provider: its view of a journey (ID token without
+ *   the per-journey claims, userinfo), the metrics a service or the public could be shown, and
+ *   `vot`, capped to the strongest vector the service asked for that the achieved level meets;
+ * - /performance publishes closed days only, so a journey of today moves nothing on it;
+ * - no metric series carries both a provider and a service.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFederation, type Federation } from '../support/federation.js';
+import { SECOND_SERVICE } from '../support/policies.js';
+import { Citizen } from '../support/citizen.js';
+
+const VOTER = 'example-voter-registration';
+const VOTER_CALLBACK = 'http://localhost:3300/callback';
+
+/** Each sample line of the Prometheus text format, parsed. */
+function series(text: string): Array<{ name: string; labels: Record<string, string>; line: string }> {
+  return text
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((line) => {
+      const name = line.match(/^[a-zA-Z_:][a-zA-Z0-9_:]*/)![0];
+      const inner = line.includes('{') ? line.slice(line.indexOf('{') + 1, line.lastIndexOf('}')) : '';
+      const labels = Object.fromEntries([...inner.matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
+      return { name, labels, line };
+    });
+}
+
+/**
+ * The part of /metrics that may be shown to a service or to the public: every series except those
+ * by provider only (an operator's view), and except the process's own gauges and the latency histogram's timings (they
+ * measure the machine, not the journey; the histogram's request counts stay in).
+ */
+function serviceVisible(text: string): string[] {
+  return series(text)
+    .filter((s) => !('idp' in s.labels) || 'service' in s.labels)
+    .filter((s) => !/^(broker_process_|broker_nodejs_)/.test(s.name))
+    .filter((s) => !/^broker_http_request_duration_seconds_(bucket|sum)$/.test(s.name))
+    .map((s) => s.line);
+}
+
+/** What changed between two scrapes of the service-visible part: series and how much each moved. */
+function moved(before: string[], after: string[]): string[] {
+  const value = (l: string) => Number(l.slice(l.lastIndexOf(' ') + 1));
+  const key = (l: string) => l.slice(0, l.lastIndexOf(' '));
+  const old = new Map(before.map((l) => [key(l), value(l)]));
+  return after.map((l) => `${key(l)} +${value(l) - (old.get(key(l)) ?? 0)}`).filter((l) => !l.endsWith(' +0')).sort();
+}
+
+/** The service's view of a journey, without what differs from one journey to the next anyway. */
+function serviceView(result: { idToken: string; claims: Record<string, unknown>; userinfo: Record<string, unknown> }): string {
+  const header = JSON.parse(Buffer.from(result.idToken.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
+  const perJourney = ['sub', 'txn', 'iat', 'exp', 'nonce', 'auth_time', 'at_hash'];
+  const claims = Object.fromEntries(Object.entries(result.claims).filter(([k]) => !perJourney.includes(k)).sort(([a], [b]) => a.localeCompare(b)));
+  const userinfo = Object.fromEntries(Object.entries(result.userinfo).filter(([k]) => k !== 'sub'));
+  return JSON.stringify({ header, claims, userinfo });
+}
+
+describe('no side channel between provider and service', () => {
+  let fed: Federation;
+  beforeAll(async () => {
+    fed = await startFederation({
+      policyChanges: { extraRps: { [VOTER]: SECOND_SERVICE } },
+    });
+  });
+  afterAll(() => fed?.close());
+
+  const scrape = async () => (await fetch(`${fed.issuer}/metrics`)).text();
+
+  it('no metric series carries both a provider and a service', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.verifyWith('civic-id', 'margaret');
+    await citizen.consent('approve');
+    await citizen.collect();
+    const all = series(await scrape());
+    // The journey was counted by provider and by service...
+    expect(all.some((s) => s.labels.idp === 'civic-id' && /journeys/.test(s.name))).toBe(true);
+    expect(all.some((s) => s.labels.service === 'example-council-tax' && /journeys_finished/.test(s.name))).toBe(true);
+    // ...never both in one series.
+    expect(all.filter((s) => 'idp' in s.labels && 'service' in s.labels).map((s) => s.line)).toEqual([]);
+  });
+
+  it('a journey through each provider leaves the service view and the service-visible metrics byte for byte the same', async () => {
+    const views: Record<string, string> = {};
+    const metricMoves: Record<string, string[]> = {};
+    for (const idp of ['civic-id', 'swift-verify', 'community-vouch']) {
+      const before = serviceVisible(await scrape());
+      const citizen = new Citizen(fed);
+      await citizen.start(await fed.service(), { vtr: ['Cl.P1'] });
+      await citizen.verifyWith(idp, 'margaret', undefined);
+      await citizen.consent('approve');
+      views[idp] = serviceView(await citizen.collect());
+      metricMoves[idp] = moved(before, serviceVisible(await scrape()));
+    }
+    expect(metricMoves['civic-id']!.length).toBeGreaterThan(3); // the journey was counted
+    expect(metricMoves['swift-verify']).toEqual(metricMoves['civic-id']);
+    expect(metricMoves['community-vouch']).toEqual(metricMoves['civic-id']);
+    expect(views['civic-id']).toContain('Okafor'); // the view holds the released attributes
+    expect(views['swift-verify']).toBe(views['civic-id']);
+    expect(views['community-vouch']).toBe(views['civic-id']);
+  });
+});
