@@ -18,7 +18,7 @@ export function isPasskeyPath(path: string): boolean {
 }
 
 export function passkeyRoutes(stub: StubContext) {
-  const { idpName, byUsername, passkeys, passkeySessions, now, origin, rpID } = stub;
+  const { idpName, byUsername, passkeys, passkeySessions, now, origin, rpID, attempts } = stub;
 
   const passkeySession = (ctx: Koa.Context): PasskeySession | undefined => {
     const token = ctx.cookies.get(PASSKEY_COOKIE);
@@ -51,8 +51,18 @@ export function passkeyRoutes(stub: StubContext) {
         return;
       }
       const username = (body.username ?? '').trim().toLowerCase();
+      const tooMany = () =>
+        html(ctx, messagePage(idpName, 'Too many attempts', 'You entered the wrong username or password too many times. Wait 15 minutes, then try again.'), 429);
+      if (username && attempts.passwords.locked(username)) {
+        tooMany();
+        return;
+      }
       const identity = byUsername.get(username);
       if (!identity || !verifyPassword(body.password ?? '', identity.password_hash)) {
+        if (username && attempts.passwords.fail(username)) {
+          tooMany();
+          return;
+        }
         html(
           ctx,
           signInPage({
@@ -67,6 +77,7 @@ export function passkeyRoutes(stub: StubContext) {
         );
         return;
       }
+      attempts.passwords.succeed(username);
       const token = randomBytes(24).toString('base64url');
       passkeySessions.set(token, { username: identity.username, csrf: randomBytes(16).toString('base64url'), exp: now().getTime() + 15 * 60_000 });
       ctx.cookies.set(PASSKEY_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/passkeys', overwrite: true });

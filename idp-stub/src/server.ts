@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { WebAuthnCredential } from '@simplewebauthn/server';
 import { exportJWK, generateKeyPair } from 'jose';
+import { attemptsFor } from './attempts.js';
 import { loadIdentities, subjectFor } from './identities.js';
 import { stubMiddleware } from './middleware.js';
 import { createProvider } from './provider.js';
@@ -28,11 +29,12 @@ export async function startIdpStub(options: IdpStubOptions): Promise<IdpStub> {
   const issuer = (options.issuer ?? policy.issuer).replace(/\/$/, '');
   const issuerUrl = new URL(issuer);
   const identities = options.identities ?? loadIdentities();
+  const now = options.now ?? (() => new Date());
   const context: StubContext = {
     options,
     policy,
     levels,
-    now: options.now ?? (() => new Date()),
+    now,
     issuer,
     origin: issuerUrl.origin,
     rpID: issuerUrl.hostname,
@@ -45,6 +47,7 @@ export async function startIdpStub(options: IdpStubOptions): Promise<IdpStub> {
     interactions: new Map(),
     passkeys: new Map(),
     passkeySessions: new Map(),
+    attempts: attemptsFor(options.attemptLimits, now),
   };
 
   let signingKey = options.signingKey;

@@ -21,12 +21,13 @@ function phoneEnding(phone: string): string {
 }
 
 export function interactionRoutes(stub: StubRuntime) {
-  const { provider, policy, levels, idpName, byUsername, interactions, passkeys, facts, now, options, origin, rpID } = stub;
+  const { provider, policy, levels, idpName, byUsername, interactions, passkeys, facts, now, options, origin, rpID, attempts } = stub;
+  const lockMinutes = Math.ceil(attempts.limits.lockMs / 60_000);
 
   const stateFor = (uid: string): InteractionState => {
     let s = interactions.get(uid);
     if (!s) {
-      s = { csrf: randomBytes(16).toString('base64url'), createdAt: now().getTime() };
+      s = { csrf: randomBytes(16).toString('base64url'), createdAt: now().getTime(), passwordFailures: 0 };
       interactions.set(uid, s);
     }
     return s;
@@ -56,6 +57,11 @@ export function interactionRoutes(stub: StubRuntime) {
     });
   };
 
+  const tooManyPasswords = () =>
+    messagePage(idpName, 'Too many attempts', `You entered the wrong username or password too many times. Wait ${lockMinutes} minutes, then go back to the service you came from and try again.`);
+  const tooManyCodes = () =>
+    messagePage(idpName, 'Too many wrong security codes', `You entered the wrong security code too many times. Wait ${lockMinutes} minutes, then go back to the service you came from and try again, or use a passkey.`);
+
   const failIfSwitched = async (ctx: Koa.Context): Promise<boolean> => {
     if (stub.switches.fail === 'deny') {
       await finish(ctx, { error: 'access_denied', error_description: 'The identity provider could not confirm who you are' });
@@ -70,7 +76,13 @@ export function interactionRoutes(stub: StubRuntime) {
 
   const renderSecondStep = (ctx: Koa.Context, uid: string, s: InteractionState, needs: Authentication, errs?: { code?: string; passkey?: string }, status = 200) => {
     const identity = byUsername.get(s.username!)!;
-    const allowCode = needs === 'Cl.Cm';
+    const codesLocked = attempts.codes.locked(identity.username);
+    const allowCode = needs === 'Cl.Cm' && !codesLocked;
+    const hasPasskey = (passkeys.get(identity.username) ?? []).length > 0;
+    if (needs === 'Cl.Cm' && codesLocked && !hasPasskey) {
+      html(ctx, tooManyCodes(), 429);
+      return;
+    }
     if (allowCode && (!s.otp || s.otp.used)) s.otp = { code: String(randomInt(0, 1_000_000)).padStart(6, '0'), used: false, attempts: 0 };
     html(
       ctx,
@@ -81,7 +93,7 @@ export function interactionRoutes(stub: StubRuntime) {
         allowCode,
         code: s.otp?.code,
         phoneEnding: phoneEnding(identity.phone),
-        hasPasskey: (passkeys.get(identity.username) ?? []).length > 0,
+        hasPasskey,
         errors: errs,
       }),
       status,
@@ -145,14 +157,25 @@ export function interactionRoutes(stub: StubRuntime) {
       const errs: { username?: string; password?: string } = {};
       if (!username) errs.username = 'Enter your username';
       if (!password) errs.password = 'Enter your password';
+      if (s.passwordFailures >= attempts.limits.passwordsPerInteraction || (username && attempts.passwords.locked(username))) {
+        html(ctx, tooManyPasswords(), 429);
+        return;
+      }
       const identity = username ? byUsername.get(username) : undefined;
       if (!errs.username && !errs.password && (!identity || !verifyPassword(password, identity.password_hash))) {
         errs.password = 'The username or password is not right';
+        s.passwordFailures += 1;
+        const accountLocked = attempts.passwords.fail(username);
+        if (accountLocked || s.passwordFailures >= attempts.limits.passwordsPerInteraction) {
+          html(ctx, tooManyPasswords(), 429);
+          return;
+        }
       }
       if (errs.username || errs.password || !identity) {
         html(ctx, signInPage({ idpName, action: `/interaction/${uid}/login`, csrf: s.csrf, username: body.username, errors: errs }), 400);
         return;
       }
+      attempts.passwords.succeed(username);
       if (await failIfSwitched(ctx)) return;
       if (needs === 'Cl') {
         await finishLogin(ctx, uid, details, identity, 'Cl');
@@ -173,6 +196,11 @@ export function interactionRoutes(stub: StubRuntime) {
     const identity = byUsername.get(s.username)!;
 
     if (action === 'code') {
+      if (attempts.codes.locked(identity.username)) {
+        if (s.otp) s.otp.used = true;
+        html(ctx, tooManyCodes(), 429);
+        return;
+      }
       if (needs !== 'Cl.Cm' || !s.otp || s.otp.used) {
         renderSecondStep(ctx, uid, s, needs, { code: 'Request a new code' }, 400);
         return;
@@ -180,11 +208,16 @@ export function interactionRoutes(stub: StubRuntime) {
       const code = (body.code ?? '').replace(/\s/g, '');
       if (!/^\d{6}$/.test(code) || !sameSecret(code, s.otp.code)) {
         s.otp.attempts += 1;
-        const tooMany = s.otp.attempts >= 5;
-        if (tooMany) s.otp.used = true; // a new code is made on the next page
-        renderSecondStep(ctx, uid, s, needs, { code: tooMany ? 'Too many wrong codes. We have sent you a new code' : /^\d{6}$/.test(code) ? 'The security code is not right' : 'Enter the 6-digit security code' }, 400);
+        if (attempts.codes.fail(identity.username)) {
+          // The code stops working, and no new one is made until the lock ends.
+          s.otp.used = true;
+          html(ctx, tooManyCodes(), 429);
+          return;
+        }
+        renderSecondStep(ctx, uid, s, needs, { code: /^\d{6}$/.test(code) ? 'The security code is not right' : 'Enter the 6-digit security code' }, 400);
         return;
       }
+      attempts.codes.succeed(identity.username);
       s.otp.used = true;
       await finishLogin(ctx, uid, details, identity, 'Cl.Cm');
       return;

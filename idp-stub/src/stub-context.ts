@@ -3,6 +3,7 @@ import type { IdentityProviderPolicy, Levels } from '@idbroker/policies';
 import type { WebAuthnCredential } from '@simplewebauthn/server';
 import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
+import type { AttemptLimits, Attempts } from './attempts.js';
 import type { DemoIdentity } from './identities.js';
 import type { Switches } from './switches.js';
 
@@ -25,6 +26,8 @@ export interface IdpStubOptions {
   switches?: Partial<Switches>;
   /** ES256 private JWK signing ID tokens. Default: a new key. */
   signingKey?: JWK;
+  /** Limits on wrong passwords and codes (defaults: 5 per account, 10 per sign-in, locked 15 minutes). */
+  attemptLimits?: Partial<AttemptLimits>;
   now?: () => Date;
 }
 
@@ -51,6 +54,8 @@ export interface InteractionState {
   csrf: string;
   username?: string;
   otp?: { code: string; used: boolean; attempts: number };
+  /** Wrong passwords in this interaction (any accounts). */
+  passwordFailures: number;
   challenge?: string;
   createdAt: number;
 }
@@ -82,6 +87,7 @@ export interface StubContext {
   readonly interactions: Map<string, InteractionState>;
   readonly passkeys: Map<string, WebAuthnCredential[]>;
   readonly passkeySessions: Map<string, PasskeySession>;
+  readonly attempts: Attempts;
 }
 
 /** A stub's context together with its OpenID Provider. */
@@ -95,4 +101,6 @@ export function prune(stub: StubContext): void {
   for (const [k, f] of stub.facts) if (t - f.at > FACTS_TTL_MS) stub.facts.delete(k);
   for (const [k, s] of stub.interactions) if (t - s.createdAt > FACTS_TTL_MS) stub.interactions.delete(k);
   for (const [k, s] of stub.passkeySessions) if (s.exp < t) stub.passkeySessions.delete(k);
+  stub.attempts.passwords.prune();
+  stub.attempts.codes.prune();
 }
