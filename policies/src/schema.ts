@@ -184,6 +184,11 @@ export const brokerPolicySchema = z.strictObject({
   cases: z.strictObject({
     retention_days: z.number().int().min(1).max(3650),
     overdue_after_days: z.number().int().min(1).max(365).default(5),
+    /**
+     * An open case with no activity (no staff action, no change) for this many days closes on its
+     * own: what the citizen typed, their contact details and the staff notes are deleted then.
+     */
+    inactive_close_days: z.number().int().min(7, 'must be at least 7 (a week for support to act)').max(365, 'must be at most 365 (no open case keeps what the citizen typed longer)').default(90),
   }),
   audit: z.strictObject({ retention_days: z.number().int().min(1).max(36500) }),
 });

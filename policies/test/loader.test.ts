@@ -136,6 +136,17 @@ describe('policies: a broken copy of each file names the file and the field', ()
     });
   });
 
+  it('broker.yaml: inactive open cases close after 7 to 365 days (default 90)', () => {
+    const dir = copy();
+    expect(loadPolicies(dir, { now: new Date('2026-11-23') }).broker.cases.inactive_close_days).toBe(90);
+    edit(dir, 'broker.yaml', (t) => t.replace('inactive_close_days: 90', 'inactive_close_days: 3650'));
+    expect(issuesOf(dir)).toContainEqual({ file: 'broker.yaml', field: 'cases.inactive_close_days', message: 'must be at most 365 (no open case keeps what the citizen typed longer)' });
+    edit(dir, 'broker.yaml', (t) => t.replace('inactive_close_days: 3650', 'inactive_close_days: 2'));
+    expect(issuesOf(dir)).toContainEqual({ file: 'broker.yaml', field: 'cases.inactive_close_days', message: 'must be at least 7 (a week for support to act)' });
+    edit(dir, 'broker.yaml', (t) => t.replace(/\n *# Open cases with no activity[^\n]*\n[^\n]*\n *inactive_close_days: 2\n/, '\n'));
+    expect(loadPolicies(dir, { now: new Date('2026-11-23') }).broker.cases.inactive_close_days).toBe(90);
+  });
+
   it('broker.yaml: a journey longer than 90 minutes, and YAML that does not parse', () => {
     const dir = copy();
     edit(dir, 'broker.yaml', (t) => t.replace('ttl_minutes: 90', 'ttl_minutes: 600'));

@@ -10,6 +10,13 @@ import { startRedisCluster, type RedisClusterHandle } from '../support/redis-clu
 import { startFederation, type Federation } from '../support/federation.js';
 import { BrowserClient, getText } from '../support/browser-client.js';
 import { storeScanner, type StoreScanner } from '../support/store-scan.js';
+import { Citizen } from '../support/citizen.js';
+import { StaffMember } from '../support-flows/staff-driver.js';
+
+const DAY = 86_400_000;
+const CONTACT = 'margaret.private@example.org';
+const DESCRIPTION = 'My passport number is 925665416 and it failed';
+const NOTE = 'Rang her back on 07700 900456, DOB 14/03/1958';
 
 type Topology = { options: { redisUrl: string } | { redisCluster: { nodes: string[] } }; nodes: string[]; stop(): Promise<void> };
 
@@ -51,6 +58,30 @@ describe.each(topologies)('nothing personal left behind, on %s', (_name, startTo
     return { status: response.status, html: await getText(response) };
   }
 
+  /** A citizen who refuses consent, asks for help and opens a case with a description and contact details. */
+  async function citizenOpensCase() {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.verifyWith('civic-id', 'margaret');
+    await citizen.consent('cancel');
+    await citizen.press('help');
+    await citizen.press('help', { step: 'open', description: DESCRIPTION, contact: CONTACT });
+    const ref = citizen.html.match(/Your case reference is <strong>([0-9A-Z-]+)<\/strong>/)![1]!;
+    return { citizen, ref };
+  }
+
+  let supervisor: StaffMember | undefined;
+  async function signedInSupervisor() {
+    if (supervisor) return supervisor;
+    const { url } = await fed.brokers[0]!.support.staff.invite('Sam Supervisor', 'supervisor');
+    const member = new StaffMember(fed.issuer);
+    expect((await member.enrol(url)).status).toBe(303);
+    expect((await member.signIn()).response.status).toBe(303);
+    return (supervisor = member);
+  }
+
+  const storeText = async () => JSON.stringify(await scan.all(prefix));
+
   describe('rate limits', () => {
     it('what a citizen types into the case lookup is never a store key: rate-limit keys hold a keyed hash of it', async () => {
       const typed = 'Margaret Okafor 07700 900123';
@@ -82,6 +113,75 @@ describe.each(topologies)('nothing personal left behind, on %s', (_name, startTo
       for (let i = 0; i < 10; i++) expect((await lookUp(`NOPE-NOPE-NOPE-${i}`)).status).toBe(404);
       const refused = await lookUp('NOPE-NOPE-NOPE-X');
       expect(refused.status).toBe(429);
+    });
+  });
+
+  describe('support cases', () => {
+    it('staff notes are sealed in the store like contact details, and deleted with them when the case closes', async () => {
+      const { ref } = await citizenOpensCase();
+      const staff = await signedInSupervisor();
+      expect((await staff.act(ref, 'note', { note: NOTE })).status).toBe(303);
+      expect((await staff.page(`/support/staff/cases/${ref}`)).html).toContain('07700 900456');
+      // Readable to staff, unreadable in the store (sealed with the case).
+      const sealed = await storeText();
+      for (const planted of [NOTE, '07700 900456', '14/03/1958', CONTACT, DESCRIPTION, '925665416']) expect(sealed, `the store holds "${planted}"`).not.toContain(planted);
+
+      expect((await staff.act(ref, 'resolve', { outcome: 'advised_other_ways' })).status).toBe(303);
+      const closed = await fed.brokers[0]!.support.cases.find(ref);
+      expect(closed).toMatchObject({ status: 'resolved', outcome: 'advised_other_ways', notes: [] });
+      expect(closed?.citizen).toBeUndefined();
+      const page = (await staff.page(`/support/staff/cases/${ref}`)).html;
+      for (const gone of ['07700 900456', CONTACT, DESCRIPTION]) expect(page).not.toContain(gone);
+      // The trail still says a note was written, by whom and when (never its text).
+      const trail = await fed.brokers[0]!.audit.list({ caseRef: ref });
+      expect(trail.map((e) => e.type)).toEqual(expect.arrayContaining(['staff.note', 'staff.resolve']));
+      expect(JSON.stringify(trail)).not.toContain('900456');
+      // Reopening does not bring them back.
+      expect((await staff.act(ref, 'reopen')).status).toBe(303);
+      const reopened = await fed.brokers[0]!.support.cases.find(ref);
+      expect(reopened).toMatchObject({ status: 'open', notes: [] });
+      expect(reopened?.citizen).toBeUndefined();
+    });
+
+    // Moves the broker's clock on by months: keep it last.
+    it('an open case with no activity closes after the policy period (90 days), drops what the citizen typed and the notes, is audited, and the status page says so', async () => {
+      const staff = await signedInSupervisor();
+      const { ref: quiet } = await citizenOpensCase();
+      const { ref: busy } = await citizenOpensCase();
+      expect((await staff.act(quiet, 'note', { note: NOTE })).status).toBe(303);
+      const policyDays = fed.brokers[0]!.policies.broker.cases.inactive_close_days;
+      expect(policyDays).toBe(90);
+      // No open case is stored for longer than its inactive closure plus retention (not ten years).
+      const retention = fed.brokers[0]!.policies.broker.cases.retention_days;
+      const ttlOf = async (ref: string) => (await scan.all(`${prefix}case:{${ref}}`))[0]!.ttlMs;
+      expect(await ttlOf(quiet)).toBeLessThanOrEqual((policyDays + retention + 1) * DAY);
+      expect(await ttlOf(quiet)).toBeGreaterThan((policyDays + retention) * DAY);
+
+      fed.clock.advance(60 * DAY);
+      expect((await staff.act(busy, 'note', { note: 'Still waiting for the service' })).status).toBe(303);
+      fed.clock.advance(29 * DAY);
+      expect(await fed.brokers[0]!.support.closeInactive()).not.toContain(quiet); // 89 days: not yet
+      fed.clock.advance(2 * DAY);
+      const closedNow = await fed.brokers[0]!.support.closeInactive();
+      expect(closedNow).toContain(quiet);
+      expect(closedNow).not.toContain(busy); // 31 days since its last activity
+
+      const quietCase = await fed.brokers[0]!.support.cases.find(quiet);
+      expect(quietCase).toMatchObject({ status: 'resolved', outcome: 'closed_inactive', notes: [] });
+      expect(quietCase?.citizen).toBeUndefined();
+      expect((await fed.brokers[0]!.support.cases.find(busy))?.citizen).toEqual({ description: DESCRIPTION, contact: CONTACT });
+      const trail = await fed.brokers[0]!.audit.list({ caseRef: quiet });
+      expect(trail.find((e) => e.type === 'case.closedInactive')).toMatchObject({ actor: 'system', data: { days: 90 } });
+      expect(await fed.brokers[0]!.support.closeInactive()).toEqual([]); // once only
+
+      const status = await lookUp(quiet);
+      expect(status.html).toContain('We closed this case because nothing happened on it for 90 days');
+      expect(status.html).toContain('have been deleted');
+      expect((await lookUp(busy)).html).toContain('If nothing happens on this case for 90 days, we will close it');
+      const welsh = new BrowserClient();
+      const form = await getText(await welsh.fetch(`${fed.issuer}/support/case?lang=cy`));
+      const answer = await getText(await welsh.submitForm(form, `${fed.issuer}/support/case`, { formSelector: 'lookup-form', fields: { reference: quiet } }));
+      expect(answer).toContain('Rydym wedi cau’r achos hwn oherwydd na ddigwyddodd dim arno am 90 diwrnod');
     });
   });
 });

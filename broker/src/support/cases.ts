@@ -2,8 +2,12 @@
  * Support cases: one place for every failed journey to go. A case holds the service, the IdP
  * if chosen, levels, the failed stage, a reason code, staff notes and escalations, and
  * optionally what the citizen typed (description, contact) — never verified attributes.
- * The whole record is sealed (AES-256-GCM, bound to its key); the contact details are
- * deleted when the case closes, and closed cases are purged after the retention period.
+ * The whole record is sealed (AES-256-GCM, bound to its key), staff notes and contact details
+ * with it. What the citizen typed and the staff notes (free text that can hold a phone number or a
+ * date of birth) are deleted when the case closes; an open case with no activity for the policy's
+ * period (`cases.inactive_close_days`) closes on its own; closed cases are purged after the
+ * retention period. No case is stored for longer than it can live: an open case's TTL runs to its
+ * inactive closure plus the retention period, and restarts at each change.
  */
 import type { Store } from '../store/index.js';
 import type { Sealer } from '../crypto/seal.js';
@@ -13,6 +17,8 @@ export const CASE_STATUSES = ['open', 'in_progress', 'escalated', 'resolved'] as
 export type CaseStatus = (typeof CASE_STATUSES)[number];
 export const RESOLUTION_OUTCOMES = ['verified_another_way', 'matched_by_service', 'provider_fixed', 'service_fixed', 'advised_other_ways', 'no_response', 'duplicate'] as const;
 export type ResolutionOutcome = (typeof RESOLUTION_OUTCOMES)[number];
+/** How a case can end: a staff member's outcome, or closed by the broker after no activity. */
+export type CaseOutcome = ResolutionOutcome | 'closed_inactive';
 
 export interface SupportCase {
   ref: string;
@@ -29,8 +35,9 @@ export interface SupportCase {
   closedAt?: number;
   assignee?: string;
   escalations: Array<{ to: 'idp' | 'service'; whom: string; by: string; at: number }>;
+  /** Staff notes, until the case closes. */
   notes: Array<{ by: string; at: number; text: string }>;
-  outcome?: ResolutionOutcome;
+  outcome?: CaseOutcome;
   /** What the citizen typed, until the case closes. */
   citizen?: { description?: string; contact?: string };
 }
@@ -38,22 +45,40 @@ export interface SupportCase {
 const caseKey = (ref: string) => `case:{${ref}}`;
 const OPEN_INDEX = 'cases:open';
 const CLOSED_INDEX = 'cases:closed';
-/** Open cases are kept until they close (the store needs a TTL: ten years). */
-const OPEN_TTL = 10 * 365 * 24 * 3600;
+/** The index sets hold references only (no personal data); they outlive any case in them. */
+const INDEX_TTL = 10 * 365 * 24 * 3600;
+const DAY_MS = 86_400_000;
 
 export interface CasesOptions {
   store: Store;
   sealer: Sealer;
   now: () => number;
   retentionDays: number;
+  /** Open cases with no activity for this many days close (policy `cases.inactive_close_days`). */
+  inactiveCloseDays: number;
 }
 
 export class Cases {
   constructor(private readonly o: CasesOptions) {}
 
+  /**
+   * A closed case lives until its retention ends. An open case lives until it would close for
+   * want of activity and then be purged (plus a day for the job to run): if the closing job
+   * never ran, the store still lets it go.
+   */
   private ttlOf(c: SupportCase): number {
-    if (c.status !== 'resolved' || c.closedAt === undefined) return OPEN_TTL;
-    return Math.max(1, Math.ceil((c.closedAt + this.o.retentionDays * 86_400_000 - this.o.now()) / 1000));
+    const until = c.status === 'resolved' && c.closedAt !== undefined ? c.closedAt + this.o.retentionDays * DAY_MS : c.updatedAt + (this.o.inactiveCloseDays + this.o.retentionDays + 1) * DAY_MS;
+    return Math.max(1, Math.ceil((until - this.o.now()) / 1000));
+  }
+
+  /** When an open case closes for want of activity (epoch ms). */
+  closesInactiveAt(c: SupportCase): number {
+    return c.updatedAt + this.o.inactiveCloseDays * DAY_MS;
+  }
+
+  /** When a case (and everything in it) will be deleted at the latest, as things stand (epoch ms). */
+  deletedBy(c: SupportCase): number {
+    return c.status === 'resolved' && c.closedAt !== undefined ? c.closedAt + this.o.retentionDays * DAY_MS : this.closesInactiveAt(c) + this.o.retentionDays * DAY_MS;
   }
 
   private async save(c: SupportCase): Promise<void> {
@@ -61,7 +86,7 @@ export class Cases {
     const closed = c.status === 'resolved';
     await this.o.store.write([
       { op: 'set', key: caseKey(c.ref), value: this.o.sealer.seal(c, caseKey(c.ref)), ttlSeconds: ttl },
-      { op: 'sadd', key: closed ? CLOSED_INDEX : OPEN_INDEX, member: c.ref, ttlSeconds: OPEN_TTL },
+      { op: 'sadd', key: closed ? CLOSED_INDEX : OPEN_INDEX, member: c.ref, ttlSeconds: INDEX_TTL },
     ]);
   }
 
@@ -77,7 +102,7 @@ export class Cases {
       // 60 random bits: a clash is all but impossible, but never overwrite a case.
       if ((await this.o.store.get(caseKey(ref))) !== null) continue;
       await beforeWrite?.(c);
-      if (await this.o.store.setIfAbsent(caseKey(ref), this.o.sealer.seal(c, caseKey(ref)), OPEN_TTL)) {
+      if (await this.o.store.setIfAbsent(caseKey(ref), this.o.sealer.seal(c, caseKey(ref)), this.ttlOf(c))) {
         await this.save(c);
         return c;
       }
@@ -122,13 +147,40 @@ export class Cases {
     return next;
   }
 
-  /** Resolve (close) a case: the citizen's contact details are deleted now; the case is purged after retention. */
-  resolve(ref: string, outcome: ResolutionOutcome, by: string): Promise<SupportCase> {
-    return this.update(ref, (c) => {
-      const { citizen: _dropped, ...rest } = c;
-      void _dropped;
-      return { ...rest, status: 'resolved', outcome, closedAt: this.o.now(), notes: c.notes, assignee: c.assignee ?? by };
-    });
+  /**
+   * Resolve (close) a case: what the citizen typed (description, contact details) and the staff
+   * notes are deleted now; the case is purged after retention.
+   */
+  resolve(ref: string, outcome: CaseOutcome, by: string): Promise<SupportCase> {
+    return this.update(ref, (c) => closed(c, outcome, this.o.now(), c.assignee ?? by));
+  }
+
+  /**
+   * Close every open case with no activity for `inactiveCloseDays`, dropping what the citizen
+   * typed and the staff notes. `beforeClose` runs for each before it changes (the caller audits
+   * there: if it throws, that case stays open and is tried again next time). Safe on every
+   * instance at once (a lock in the store). Returns the references closed.
+   */
+  async closeInactive(beforeClose?: (c: SupportCase) => Promise<void>): Promise<string[]> {
+    const lock = await this.o.store.setIfAbsent('cases:inactive-lock', String(this.o.now()), 60);
+    if (!lock) return [];
+    const closedRefs: string[] = [];
+    try {
+      const now = this.o.now();
+      for (const c of await this.queue()) {
+        if (this.closesInactiveAt(c) > now) continue;
+        try {
+          await beforeClose?.(c);
+        } catch {
+          continue;
+        }
+        await this.save({ ...closed(c, 'closed_inactive', now, c.assignee), updatedAt: now });
+        closedRefs.push(c.ref);
+      }
+      return closedRefs;
+    } finally {
+      await this.o.store.del('cases:inactive-lock');
+    }
   }
 
   reopen(ref: string): Promise<SupportCase> {
@@ -169,4 +221,12 @@ export class Cases {
       await this.o.store.del('cases:purge-lock');
     }
   }
+}
+
+/** A case closed with an outcome: without what the citizen typed and without the staff notes. */
+function closed(c: SupportCase, outcome: CaseOutcome, at: number, assignee: string | undefined): SupportCase {
+  const { citizen: _citizen, assignee: _assignee, ...rest } = c;
+  void _citizen;
+  void _assignee;
+  return { ...rest, status: 'resolved', outcome, closedAt: at, notes: [], ...(assignee ? { assignee } : {}) };
 }

@@ -52,7 +52,9 @@ export interface Support {
   journeySupport: JourneySupport;
   router: Router;
   purgeExpired(): Promise<number>;
-  /** Run purgeExpired every `intervalMs` (unref'd). Returns a stop function. */
+  /** Close open cases with no activity for the policy's period (audited, one event per case). Returns their references. */
+  closeInactive(): Promise<string[]>;
+  /** Run closeInactive and purgeExpired every `intervalMs` (unref'd). Returns a stop function. */
   startPurgeJob(intervalMs?: number): () => void;
 }
 
@@ -88,7 +90,16 @@ const sameToken = (a: string, b: string) => a.length === b.length && timingSafeE
 
 export function createSupport(o: SupportOptions): Support {
   const retentionDays = o.policies.broker.cases.retention_days;
-  const cases = new Cases({ store: o.store, sealer: o.sealer, now: o.now, retentionDays });
+  const inactiveCloseDays = o.policies.broker.cases.inactive_close_days;
+  const cases = new Cases({ store: o.store, sealer: o.sealer, now: o.now, retentionDays, inactiveCloseDays });
+  // Audit first: a case whose event cannot be written stays open until the next run.
+  const closeInactive = () =>
+    cases.closeInactive(async (c) => {
+      await o.audit.append({ type: 'case.closedInactive', journey: c.journeyRef, caseRef: c.ref, actor: 'system', data: { days: inactiveCloseDays, status: c.status } });
+    }).then((refs) => {
+      for (const _ of refs) o.metrics?.caseResolved('closed_inactive');
+      return refs;
+    });
   const staff = new Staff({ store: o.store, sealer: o.sealer, issuer: o.issuer, now: o.now });
   const limits = createRateLimiter(o.store, o.rateLimitKey);
   const router = new Router();
@@ -166,7 +177,22 @@ export function createSupport(o: SupportOptions): Support {
     if (!found) {
       return o.views.render(ctx, 'support/case-lookup', { csrfToken: citizenCsrf(ctx), error: 'not_found', value: typed }, { status: 404, locale });
     }
-    o.views.render(ctx, 'support/case-lookup', { csrfToken: citizenCsrf(ctx), found: { ref: found.ref, status: found.status, service: serviceName(found.service), updatedAt: new Date(found.updatedAt).toISOString() } }, { locale });
+    o.views.render(
+      ctx,
+      'support/case-lookup',
+      {
+        csrfToken: citizenCsrf(ctx),
+        found: {
+          ref: found.ref,
+          status: found.status,
+          service: serviceName(found.service),
+          updatedAt: new Date(found.updatedAt).toISOString(),
+          closedInactive: found.outcome === 'closed_inactive',
+          inactiveDays: inactiveCloseDays,
+        },
+      },
+      { locale },
+    );
   });
 
   // ---- staff ----
@@ -429,8 +455,16 @@ export function createSupport(o: SupportOptions): Support {
     journeySupport,
     router,
     purgeExpired: () => cases.purgeExpired(),
+    closeInactive,
     startPurgeJob(intervalMs = 3600_000) {
-      const timer = setInterval(() => void cases.purgeExpired().catch(() => undefined), intervalMs);
+      const timer = setInterval(
+        () =>
+          void closeInactive()
+            .catch(() => undefined)
+            .then(() => cases.purgeExpired())
+            .catch(() => undefined),
+        intervalMs,
+      );
       timer.unref();
       return () => clearInterval(timer);
     },

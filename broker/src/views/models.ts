@@ -68,7 +68,15 @@ export interface PageModels {
     csrfToken: string;
     error?: 'required' | 'not_found';
     value?: string;
-    found?: { ref: string; status: 'open' | 'in_progress' | 'escalated' | 'resolved'; service: string; updatedAt: string };
+    found?: {
+      ref: string;
+      status: 'open' | 'in_progress' | 'escalated' | 'resolved';
+      service: string;
+      updatedAt: string;
+      /** Closed by the broker after `inactiveDays` without activity (what the citizen typed is deleted). */
+      closedInactive?: boolean;
+      inactiveDays?: number;
+    };
   };
   'support/staff-sign-in': { optionsJson: string; error?: 'not_verified'; signedOut?: boolean; enrolled?: boolean };
   'support/staff-enrol': { name: string; role: string; optionsJson: string; formAction: string };
