@@ -77,7 +77,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
       } catch {
         // Unreadable keys are reported by the policy loader.
       }
-      return { file: `identity-providers/${idp.id}.yaml`, jwk };
+      return { file: `identity-providers/${idp.id}.yaml`, jwk, id: idp.id, issuer: idp.issuer };
     }),
   );
   for (const w of policies.warnings) logger.warn({ file: w.file, field: w.field }, w.message);
@@ -107,6 +107,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
   });
 
   const deliveryKey = (grantId: string) => `delivery:{${grantId}}`;
+  const userinfoKey = (grantId: string) => `userinfo:{${grantId}}`;
   const provider = createProvider({
     issuer: config.issuer,
     policies,
@@ -120,6 +121,14 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
       const sealed = await store.take(deliveryKey(grantId));
       return sealed ? sealer.open<DeliveredClaims>(sealed, deliveryKey(grantId)) : undefined;
     },
+    async keepForUserinfo(grantId, claims, ttl) {
+      await store.set(userinfoKey(grantId), sealer.seal(claims, userinfoKey(grantId)), ttl);
+    },
+    async takeForUserinfo(grantId) {
+      const sealed = await store.take(userinfoKey(grantId));
+      return sealed ? sealer.open<NonNullable<DeliveredClaims['verified_claims']>>(sealed, userinfoKey(grantId)) : undefined;
+    },
+    useOnce: (key, ttl) => store.setIfAbsent(key, '1', ttl),
     async renderError(ctx, out, error) {
       const errorId = randomUUID();
       logger.warn({ errorId, error: out.error, description: out.error_description, name: error.name }, 'authorization request refused');

@@ -72,13 +72,16 @@ describe('the broker towards services and operators', () => {
     }
   });
 
-  it('a scope for an attribute the service may not have is refused with an OIDC error', async () => {
+  it('a scope for an attribute the service may not have is voluntary: the journey goes on, and it is neither asked for nor released (issue 13)', async () => {
     const citizen = new Citizen(fed);
     const landing = await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'], attributes: [], extra: { scope: 'openid email' } });
-    expect(landing.kind).toBe('service');
-    const url = (landing as { url: URL }).url;
-    expect(url.searchParams.get('error')).toBe('invalid_request');
-    expect(url.searchParams.get('error_description')).toContain('email');
+    expect(landing).toMatchObject({ kind: 'page', status: 200 });
+    await citizen.verifyWith('civic-id', 'margaret');
+    await citizen.consent('approve');
+    const { claims, userinfo } = await citizen.collect();
+    expect(claims.email).toBeUndefined();
+    expect(userinfo.email).toBeUndefined();
+    expect((claims.verified_claims as { claims?: Record<string, unknown> } | undefined)?.claims?.email).toBeUndefined();
   });
 
   it('a service can push its request first (PAR) and complete the journey', async () => {

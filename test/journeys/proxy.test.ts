@@ -134,9 +134,37 @@ describe('a broker that trusts the proxy in front (TRUST_PROXY=true)', () => {
     for (const line of overHttp.cookies.values()) expect(isSecure(line), line).toBe(false);
   });
 
+  it('distinct X-Forwarded-For addresses are limited separately', async () => {
+    expect(await lookups(fed.issuer, times(11, () => '203.0.113.10'))).toEqual([...NOT_FOUND_TEN, 429]);
+    expect(await lookups(fed.issuer, ['203.0.113.11', '203.0.113.10'])).toEqual([404, 429]);
+  });
+
+  it('only the address the proxy saw counts: what a client puts before it in X-Forwarded-For gives no fresh allowance', async () => {
+    // The proxy appends the address it saw (nginx: $proxy_add_x_forwarded_for) to whatever the client sent.
+    const statuses = await lookups(fed.issuer, [...times(11, (i) => `192.0.2.${i + 1}, 203.0.113.20`), '203.0.113.20']);
+    expect(statuses).toEqual([...NOT_FOUND_TEN, 429, 429]);
+  });
+
+  it('the issuer and every endpoint it advertises stay the configured ones, whatever scheme and host the proxy reports (issue 13)', async () => {
+    const config = await discovery(fed.issuer, 'broker.example');
+    expect(config.issuer).toBe(fed.issuer);
+    expect(config.authorization_endpoint).toBe(`${fed.issuer}/auth`);
+    expect(config.jwks_uri).toBe(`${fed.issuer}/jwks`);
+  });
+});
+
+describe('a whole journey through a TLS-terminating proxy (an https issuer, TRUST_PROXY=true)', () => {
+  let fed: Federation;
+  beforeAll(async () => {
+    fed = await startFederation({ idps: ['civic-id'], issuerScheme: 'https' });
+    await fed.restartBroker(0, { trustProxy: true });
+  });
+  afterAll(() => fed?.close());
+
   it('a whole journey through a TLS-terminating proxy completes, and every cookie the broker sets on the way is Secure', async () => {
     const citizen = new Citizen(fed);
     const broker = new URL(fed.issuer).host;
+    expect(fed.issuer).toMatch(/^https:/);
     const lines: string[] = [];
     const fetchOnce = citizen.browser.fetch.bind(citizen.browser);
     // The proxy: the browser speaks https to it; it forwards over http, saying so in X-Forwarded-*.
@@ -152,40 +180,14 @@ describe('a broker that trusts the proxy in front (TRUST_PROXY=true)', () => {
       lines.push(...res.headers.getSetCookie());
       return res;
     };
-    // The service sends the citizen to the broker's public https address.
-    const service = await fed.service();
-    const viaHttps: typeof service = {
-      ...service,
-      async begin(request) {
-        const tx = await service.begin(request);
-        tx.url.protocol = 'https:';
-        return tx;
-      },
-    };
-    await citizen.start(viaHttps, { vtr: ['Cl.Cm.P2'] });
+    // The service sends the citizen to the broker's public https address (its issuer).
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
     await citizen.verifyWith('civic-id', 'margaret');
     await citizen.consent('approve');
     const { claims } = await citizen.collect();
     expect(claims.txn).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]$/);
     expect(lines.map(nameOf)).toEqual(expect.arrayContaining(['_interaction', '_interaction_resume', '_session']));
     for (const line of lines) expect(isSecure(line), line).toBe(true);
-  });
-
-  it('distinct X-Forwarded-For addresses are limited separately', async () => {
-    expect(await lookups(fed.issuer, times(11, () => '203.0.113.10'))).toEqual([...NOT_FOUND_TEN, 429]);
-    expect(await lookups(fed.issuer, ['203.0.113.11', '203.0.113.10'])).toEqual([404, 429]);
-  });
-
-  it('only the address the proxy saw counts: what a client puts before it in X-Forwarded-For gives no fresh allowance', async () => {
-    // The proxy appends the address it saw (nginx: $proxy_add_x_forwarded_for) to whatever the client sent.
-    const statuses = await lookups(fed.issuer, [...times(11, (i) => `192.0.2.${i + 1}, 203.0.113.20`), '203.0.113.20']);
-    expect(statuses).toEqual([...NOT_FOUND_TEN, 429, 429]);
-  });
-
-  it('the issuer stays the configured one; the endpoints follow the scheme and host the proxy reports', async () => {
-    const config = await discovery(fed.issuer, 'broker.example');
-    expect(config.issuer).toBe(fed.issuer);
-    expect(config.authorization_endpoint).toBe('https://broker.example/auth');
   });
 });
 

@@ -36,6 +36,12 @@ export interface FederationOptions {
   issuerHost?: string;
   /** Where the broker's clock starts (default: now). The clock moves only when the test moves it. */
   clockStart?: Date;
+  /**
+   * 'https': the issuer is https://host:port, as behind a TLS-terminating proxy, while the brokers
+   * still listen on plain http there (the test's service reaches them through a fetch that
+   * speaks http to them; a test's browser plays the proxy). Default 'http'.
+   */
+  issuerScheme?: 'http' | 'https';
 }
 
 export interface TestClock {
@@ -77,7 +83,9 @@ export async function startFederation(options: FederationOptions = {}): Promise<
   const clock: TestClock = { now: () => nowMs, advance: (ms) => void (nowMs += ms) };
 
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
-  const issuer = `http://${options.issuerHost ?? '127.0.0.1'}:${ports[0]}`;
+  const issuer = `${options.issuerScheme ?? 'http'}://${options.issuerHost ?? '127.0.0.1'}:${ports[0]}`;
+  // With an https issuer, the service's requests reach the broker's plain http port (TLS would end at a proxy).
+  const viaPlainHttp: client.CustomFetch = (url, init) => fetch(url.replace(/^https:/, 'http:'), init as RequestInit);
   const councilMatching = options.matchingUrl ? { matching: { url: options.matchingUrl, timeout_ms: 2000, extra_attribute: 'ni_number', account_creation: false } } : { matching: undefined };
   const base = testPolicies({
     ...options.policyChanges,
@@ -157,8 +165,9 @@ export async function startFederation(options: FederationOptions = {}): Promise<
       clientId,
       { id_token_signed_response_alg: 'ES256' },
       client.PrivateKeyJwt({ key: privateKey, kid: String(devKey('example-service.private.jwk.json').kid) }),
-      { execute: [client.allowInsecureRequests] },
+      issuer.startsWith('https:') ? { [client.customFetch]: viaPlainHttp } : { execute: [client.allowInsecureRequests] },
     );
+    if (issuer.startsWith('https:')) config[client.customFetch] = viaPlainHttp;
     client.enableNonRepudiationChecks(config);
     const svc: TestService = {
       config,

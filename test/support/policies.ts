@@ -27,6 +27,41 @@ export const SECOND_SERVICE = {
   other_ways: [{ text: 'Fill in a paper form.' }],
 };
 
+/**
+ * A service that authenticates to the token endpoint with client_secret_basic (an ordinary
+ * confidential client, as most OpenID Connect libraries are by default). Its secret is written
+ * beside the policy: pass `SECRET_FILES` as `files` with it.
+ */
+export const BASIC_SERVICE = {
+  client_id: 'example-library-card',
+  display_name: 'Join the library (example)',
+  organisation: 'Example Borough Libraries',
+  redirect_uris: ['http://localhost:3400/callback'],
+  token_endpoint_auth_method: 'client_secret_basic',
+  client_secret: { file: 'dev-keys/example-library-card.secret' },
+  permitted_attributes: ['given_name', 'family_name', 'birthdate', 'address'],
+  minimum_level: 'Cl.P1',
+  default_level: 'Cl.Cm.P2',
+  sector_identifier: 'urn:idbroker:sector:example-libraries',
+  other_ways: [{ text: 'Ask at any library desk.' }],
+};
+export const BASIC_SERVICE_SECRET = 'library-card-test-secret-0123456789abcdef';
+/** Files written into the policy copy (path relative to it -> content). */
+export const SECRET_FILES = { 'dev-keys/example-library-card.secret': `${BASIC_SERVICE_SECRET}\n` };
+
+/**
+ * A service (private_key_jwt, the example service's development key) that may receive names
+ * only: a standard `profile` scope also asks for birthdate, which it is not permitted.
+ */
+export const NAMES_ONLY_SERVICE = {
+  ...SECOND_SERVICE,
+  client_id: 'example-parking-permit',
+  display_name: 'Apply for a parking permit (example)',
+  redirect_uris: ['http://localhost:3500/callback'],
+  permitted_attributes: ['given_name', 'family_name'],
+  sector_identifier: 'urn:idbroker:sector:example-parking',
+};
+
 export interface PolicyChanges {
   /** Changes to identity-providers/<id>.yaml (merged at the top level). */
   idps?: Record<string, Record<string, unknown>>;
@@ -34,6 +69,8 @@ export interface PolicyChanges {
   rps?: Record<string, Record<string, unknown>>;
   /** Extra services: file name -> whole policy. */
   extraRps?: Record<string, Record<string, unknown>>;
+  /** Extra files in the copy (e.g. a service's client secret): path relative to it -> content. */
+  files?: Record<string, string>;
 }
 
 export interface TestPolicies {
@@ -69,6 +106,7 @@ export function testPolicies(changes: PolicyChanges = {}): TestPolicies {
   for (const [name, policy] of Object.entries(changes.extraRps ?? {})) {
     writeFileSync(join(dir, 'relying-parties', name.endsWith('.yaml') ? name : `${name}.yaml`), stringify(policy));
   }
+  for (const [name, content] of Object.entries(changes.files ?? {})) writeFileSync(join(dir, name), content);
   return {
     dir,
     load: (options) => loadPolicies(dir, options),

@@ -65,6 +65,73 @@ describe('broker configuration', () => {
     expect(message).toContain('METRICS_TOKEN: must be set in production');
   });
 
+  it('production mode refuses http identity provider issuers, from a policy or an override, naming each (issue 13)', async () => {
+    const config = parseConfig({
+      issuer: 'https://broker.example.gov.uk',
+      secret: 'a-long-random-secret-for-production-use-0123',
+      signingKeys: [await prodKey()],
+      redisUrl: 'redis://redis.internal:6379',
+      trustProxy: true,
+      production: true,
+      metricsToken: 'a-long-random-metrics-token-0123',
+      idpIssuerOverrides: { 'swift-verify': 'http://10.0.0.7:3102' },
+    });
+    const jwk = await prodKey();
+    const idps = [
+      { file: 'identity-providers/civic-id.yaml', jwk, id: 'civic-id', issuer: 'http://localhost:3101' },
+      { file: 'identity-providers/swift-verify.yaml', jwk, id: 'swift-verify', issuer: 'https://swift.example' },
+      { file: 'identity-providers/community-vouch.yaml', jwk, id: 'community-vouch', issuer: 'https://vouch.example' },
+    ];
+    let message = '';
+    try {
+      assertProductionSafe(config, idps);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    expect(message).toContain('identity-providers/civic-id.yaml (issuer http://localhost:3101): identity provider issuers must be https URLs in production');
+    expect(message).toContain('IDP_ISSUER_OVERRIDES (swift-verify: http://10.0.0.7:3102)');
+    expect(message).not.toContain('community-vouch');
+    expect(() => assertProductionSafe({ ...config, idpIssuerOverrides: {} }, idps.slice(1))).not.toThrow();
+  });
+
+  it('a production broker with the shipped (http) IdP issuers does not start (issue 13)', async () => {
+    const { createBroker } = await import('../app.js');
+    const { loadPolicies, defaultPoliciesDir } = await import('@idbroker/policies');
+    const { mkdtempSync, writeFileSync, cpSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { parse, stringify } = await import('yaml');
+    // The shipped policies with a production broker client key, so the issuer is the only IdP problem.
+    const dir = mkdtempSync(join(tmpdir(), 'idb-prod-policies-'));
+    cpSync(defaultPoliciesDir, dir, { recursive: true, filter: (src) => !src.includes('node_modules') && !src.endsWith('/src') });
+    writeFileSync(join(dir, 'dev-keys/prod-client.jwk.json'), JSON.stringify(await prodKey()));
+    for (const id of ['civic-id', 'swift-verify', 'community-vouch']) {
+      const file = join(dir, 'identity-providers', `${id}.yaml`);
+      const doc = parse(readFileSync(file, 'utf8')) as { broker_client: Record<string, unknown> };
+      writeFileSync(file, stringify({ ...doc, broker_client: { ...doc.broker_client, private_key: { file: 'dev-keys/prod-client.jwk.json' } } }));
+    }
+    const config = parseConfig({
+      issuer: 'https://broker.example.gov.uk',
+      secret: 'a-long-random-secret-for-production-use-0123',
+      signingKeys: [await prodKey()],
+      redisUrl: 'redis://127.0.0.1:1',
+      trustProxy: true,
+      production: true,
+      metricsToken: 'a-long-random-metrics-token-0123',
+      policiesDir: dir,
+    });
+    const started = await createBroker(config, { policies: loadPolicies(dir) }).then(
+      async (b) => (await b.close(), 'started'),
+      (e: unknown) => e,
+    );
+    expect(started).toBeInstanceOf(ConfigError);
+    const message = (started as Error).message;
+    expect(message).toMatch(/^Refusing to start in production mode:/);
+    expect(message).toContain('identity-providers/civic-id.yaml (issuer http://localhost:3101)');
+    expect(message).not.toContain('broker_client.private_key');
+  });
+
   it('production mode starts with safe settings', async () => {
     const config = parseConfig({
       issuer: 'https://broker.example.gov.uk',

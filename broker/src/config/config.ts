@@ -144,7 +144,7 @@ export function isDevKey(jwk: Record<string, unknown>): boolean {
  * In production, refuse every unsafe setting at once, each named, so an operator fixes them
  * in one go. `idpKeys` are the broker's client keys at the IdPs, read from the policies.
  */
-export function assertProductionSafe(config: BrokerConfig, idpKeys: Array<{ file: string; jwk: Record<string, unknown> }> = []): void {
+export function assertProductionSafe(config: BrokerConfig, idpKeys: Array<{ file: string; jwk: Record<string, unknown>; id?: string; issuer?: string }> = []): void {
   if (!config.production) return;
   const problems: string[] = [];
   if (!config.issuer.startsWith('https://')) problems.push(`BROKER_ISSUER (${config.issuer}): must be an https URL in production`);
@@ -153,16 +153,23 @@ export function assertProductionSafe(config: BrokerConfig, idpKeys: Array<{ file
   if (config.signingKeys.some((k) => typeof k.d !== 'string')) problems.push('BROKER_SIGNING_KEY_FILE: every signing key must be a private key');
   if (config.allowInsecureIdps) problems.push('ALLOW_INSECURE_IDPS: http identity providers cannot be allowed in production');
   // The broker speaks plain http: in production a TLS proxy is in front of it, and only its
-  // X-Forwarded-Proto/-Host make the endpoints in discovery and redirects https and right.
-  if (!config.trustProxy) problems.push('TRUST_PROXY: must be true in production (the broker listens on plain http behind a TLS-terminating proxy; without it, discovery and redirects name http:// URLs)');
+  // X-Forwarded-For and -Proto tell the citizen's address (rate limits) and that the request
+  // came over https. (Discovery and redirects name the issuer's URLs whatever the headers say.)
+  if (!config.trustProxy) problems.push('TRUST_PROXY: must be true in production (the broker listens on plain http behind a TLS-terminating proxy; without it, every citizen looks like the proxy\'s address to the rate limits)');
   if (!config.redisUrl && !config.redisCluster && !config.redisSentinel) {
     problems.push('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): the in-memory store cannot be used in production (it is lost on restart and not shared between instances)');
   }
   // /metrics counts journeys by provider and by service, and shows the instance's traffic as it
   // happens: only operators may read it.
   if (!config.metricsToken) problems.push('METRICS_TOKEN: must be set in production (16+ characters); /metrics is for operators only');
-  for (const { file, jwk } of idpKeys) {
+  for (const { file, jwk, id, issuer } of idpKeys) {
     if (isDevKey(jwk)) problems.push(`${file} (broker_client.private_key): a development key cannot be used in production`);
+    const override = id !== undefined ? config.idpIssuerOverrides[id] : undefined;
+    if (override !== undefined && !override.startsWith('https://')) {
+      problems.push(`IDP_ISSUER_OVERRIDES (${id}: ${override}): identity provider issuers must be https URLs in production`);
+    } else if (override === undefined && issuer !== undefined && !issuer.startsWith('https://')) {
+      problems.push(`${file} (issuer ${issuer}): identity provider issuers must be https URLs in production`);
+    }
   }
   if (problems.length) throw new ConfigError(`Refusing to start in production mode:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }

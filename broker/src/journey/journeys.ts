@@ -142,9 +142,39 @@ export class Journeys {
         client: next.clientId,
         idp: 'idpId' in next ? (next.idpId ?? null) : null,
         reason: next.name === 'failed' ? next.reason : null,
-        // The levels asked for, once, at the start (codes): a case opened later names them.
-        ...(previous === undefined ? { requested: next.requested.join(' ') } : {}),
+        // The levels asked for, once, at the start: a case opened later names them.
+        ...(previous === undefined ? requestedForAudit(next.requested) : {}),
       },
     });
   }
+}
+
+/**
+ * The levels asked for as audit codes: distinct vectors joined by ':' (the audit takes codes of
+ * at most 64 characters, no spaces or commas), in as many fields as needed: `requested`,
+ * `requested_2`, ... (a vtr may list up to eight vectors). `requestedFromAudit` reads them back.
+ */
+export function requestedForAudit(vectors: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  let field = 1;
+  let chunk: string[] = [];
+  const flush = () => {
+    if (chunk.length) out[field === 1 ? 'requested' : `requested_${field}`] = chunk.join(':');
+    field += 1;
+    chunk = [];
+  };
+  for (const v of new Set(vectors)) {
+    if ([...chunk, v].join(':').length > 64) flush();
+    chunk.push(v);
+  }
+  flush();
+  return out;
+}
+
+/** The levels asked for, from an audit event's data written by `requestedForAudit` (or the older space-separated form). */
+export function requestedFromAudit(data: Record<string, unknown> | undefined): string[] {
+  if (!data || typeof data.requested !== 'string') return [];
+  const parts: string[] = [data.requested];
+  for (let i = 2; typeof data[`requested_${i}`] === 'string'; i++) parts.push(data[`requested_${i}`] as string);
+  return parts.flatMap((p) => p.split(/[ :]/)).filter(Boolean);
 }

@@ -136,7 +136,8 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
         uid: details.uid,
         clientId: rp.client_id,
         requested,
-        attributes: requestedAttributes(params.claims, params.scope),
+        // What the scopes ask for is voluntary: only what the service may receive.
+        attributes: requestedAttributes(params.claims, params.scope, rp.permitted_attributes),
         ...(params.ui_locales ? { uiLocales: params.ui_locales } : {}),
       });
     }

@@ -5,7 +5,7 @@
  */
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { attributeNameSchema, type Policies, type RelyingPartyPolicy } from '@idbroker/policies';
-import { assertPermitted, requestedAttributes, requestedVectors, RequestRefused, SCOPE_ATTRIBUTES } from './requested.js';
+import { assertPermitted, claimsParameterAttributes, requestedVectors, RequestRefused, SCOPE_ATTRIBUTES, scopeAttributes } from './requested.js';
 import { pairwiseSubject } from './pairwise.js';
 
 /** Claims the broker puts in every ID token it issues (beyond sub). */
@@ -29,6 +29,14 @@ export interface ProviderOptions {
   journeyTtlSeconds: number;
   /** Fetch (and remove) what the citizen consented to release for this grant. */
   takeDelivery(grantId: string): Promise<DeliveredClaims | undefined>;
+  /**
+   * Keep the verified claims a service asked for at userinfo until its access token expires
+   * (`ttlSeconds`), and take them there, once.
+   */
+  keepForUserinfo(grantId: string, claims: NonNullable<DeliveredClaims['verified_claims']>, ttlSeconds: number): Promise<void>;
+  takeForUserinfo(grantId: string): Promise<DeliveredClaims['verified_claims'] | undefined>;
+  /** Mark `key` used for `ttlSeconds`: true the first time only (single-use PAR request_uri). */
+  useOnce(key: string, ttlSeconds: number): Promise<boolean>;
   renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
   trustProxy: boolean;
 }
@@ -56,6 +64,50 @@ export function clientMetadata(policies: Policies, rp: RelyingPartyPolicy): Reco
   }
   if (rp.client_secret) base.client_secret = policies.readSecret(rp.client_secret).trim();
   return base;
+}
+
+const ACCESS_TOKEN_TTL = 600;
+
+type ClaimsRequest = { id_token?: Record<string, unknown> | null; userinfo?: Record<string, unknown> | null };
+
+/**
+ * Where the verified claims go: to userinfo when the claims parameter asks for them there; to
+ * the ID token when it asks for them there, when scopes ask for attributes, or when userinfo
+ * was not asked (the broker's default: everything in the ID token).
+ */
+export function verifiedClaimsGoTo(asked: ClaimsRequest | undefined, scope: string | undefined): { idToken: boolean; userinfo: boolean } {
+  const userinfo = asked?.userinfo?.verified_claims !== undefined && asked.userinfo.verified_claims !== null;
+  const idToken = !userinfo || (asked?.id_token?.verified_claims !== undefined && asked.id_token.verified_claims !== null) || scopeAttributes(scope).length > 0;
+  return { idToken, userinfo };
+}
+
+/**
+ * oidc-provider treats client_secret_basic and client_secret_post as one method: a client
+ * registered for one may use the other. Hold each client to the method it registered.
+ */
+function holdClientsToTheirAuthMethod(provider: Provider): void {
+  type Context = { params?: Record<string, unknown>; ctx: { headers: Record<string, string | string[] | undefined> } };
+  const proto = provider.OIDCContext.prototype as unknown as { entity(this: Context, key: string, value: unknown): void };
+  const entity = proto.entity;
+  proto.entity = function (key, value) {
+    entity.call(this, key, value);
+    if (key !== 'Client') return;
+    const registered = (value as { clientAuthMethod?: string }).clientAuthMethod;
+    const inBody = this.params?.client_secret !== undefined;
+    const inHeader = /^basic /i.test(String(this.ctx.headers.authorization ?? ''));
+    if ((registered === 'client_secret_basic' && inBody) || (registered === 'client_secret_post' && inHeader)) {
+      throw new errors.InvalidClientAuth('the provided authentication mechanism does not match the registered client authentication method');
+    }
+  };
+}
+
+/**
+ * Every URL the provider names (discovery, redirects to resume a journey, audiences) comes from
+ * the configured issuer, never from the request's Host or X-Forwarded-Host.
+ */
+function urlsFromTheIssuer(provider: Provider): void {
+  const proto = provider.OIDCContext.prototype as unknown as { urlFor(name: string, opt?: Record<string, unknown>): string };
+  proto.urlFor = (name, opt) => provider.urlFor(name, opt);
 }
 
 export function createProvider(options: ProviderOptions): Provider {
@@ -89,6 +141,11 @@ export function createProvider(options: ProviderOptions): Provider {
       short: { httpOnly: true, sameSite: 'lax' },
     },
     pkce: { required: () => true },
+    // OpenID Connect requires redirect_uri in every authorization request (and token request).
+    allowOmittingSingleRegisteredRedirectUri: false,
+    // Services are confidential clients calling from their servers: no browser calls the token,
+    // PAR or userinfo endpoints cross-origin. (Discovery and the JWKS stay open to any origin.)
+    clientBasedCORS: () => false,
     responseTypes: ['code'],
     subjectTypes: ['pairwise'],
     sectorIdentifierUriValidate: () => false,
@@ -105,7 +162,9 @@ export function createProvider(options: ProviderOptions): Provider {
         try {
           const params = ctx.oidc.params as Record<string, string | undefined>;
           requestedVectors(levels, rp, { vtr: value as string | undefined, acr_values: params.acr_values });
-          assertPermitted(rp, requestedAttributes(params.claims, params.scope));
+          // Attributes named in the claims parameter must be permitted; those the standard scopes
+          // ask for are voluntary (the permitted ones are asked for, the others dropped).
+          assertPermitted(rp, claimsParameterAttributes(params.claims));
         } catch (e) {
           if (e instanceof RequestRefused) throw new errors.InvalidRequest(e.message);
           throw e;
@@ -140,7 +199,16 @@ export function createProvider(options: ProviderOptions): Provider {
       ui_locales_supported: ['en', 'cy'],
     },
     interactions: {
-      url: (_ctx, interaction) => `/journey/${interaction.uid}`,
+      async url(ctx, interaction) {
+        // A pushed request_uri starts one journey only (RFC 9126: one-time use), not one per visit
+        // until the first journey finishes.
+        const par = ctx.oidc.entities.PushedAuthorizationRequest as { jti: string } | undefined;
+        if (par && !(await options.useOnce(`par-used:{${par.jti}}`, options.journeyTtlSeconds))) {
+          await interaction.destroy();
+          throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+        }
+        return `/journey/${interaction.uid}`;
+      },
       policy: basePolicy,
     },
     ttl: {
@@ -148,7 +216,7 @@ export function createProvider(options: ProviderOptions): Provider {
       Session: options.journeyTtlSeconds,
       Grant: options.journeyTtlSeconds,
       AuthorizationCode: 60,
-      AccessToken: 600,
+      AccessToken: ACCESS_TOKEN_TTL,
       IdToken: 600,
     },
     async pairwiseIdentifier(_ctx, accountId, client) {
@@ -156,16 +224,24 @@ export function createProvider(options: ProviderOptions): Provider {
       return pairwiseSubject(options.pairwiseKey, rp.sector_identifier, accountId);
     },
     async findAccount(_ctx, accountId, token) {
-      const grantId = (token as { grantId?: string } | undefined)?.grantId;
+      const { grantId, claims: asked, scope } = (token ?? {}) as { grantId?: string; claims?: ClaimsRequest; scope?: string };
       return {
         accountId,
         async claims(use) {
-          // The consented claims are released once, into the ID token at the token endpoint.
+          // The consented claims are released once: into the ID token at the token endpoint, and
+          // (what was asked for there) at userinfo.
           if (use === 'id_token' && grantId) {
             const delivered = await options.takeDelivery(grantId);
             // Never an ID token without what the citizen consented to (taken already, or lost).
             if (!delivered) throw new errors.InvalidGrant('the result of this journey is no longer available');
-            return { sub: accountId, ...delivered };
+            const { verified_claims: verified, ...rest } = delivered;
+            const where = verifiedClaimsGoTo(asked, scope);
+            if (verified && where.userinfo) await options.keepForUserinfo(grantId, verified, ACCESS_TOKEN_TTL);
+            return { sub: accountId, ...rest, ...(verified && where.idToken ? { verified_claims: verified } : {}) };
+          }
+          if (use === 'userinfo' && grantId) {
+            const verified = await options.takeForUserinfo(grantId);
+            return { sub: accountId, ...(verified ? { verified_claims: verified } : {}) };
           }
           return { sub: accountId };
         },
@@ -185,6 +261,8 @@ export function createProvider(options: ProviderOptions): Provider {
   };
 
   const provider = new Provider(options.issuer, configuration);
+  holdClientsToTheirAuthMethod(provider);
+  urlsFromTheIssuer(provider);
   provider.proxy = options.trustProxy;
   // Only the last X-Forwarded-For address is the one the proxy in front saw (see app.ts).
   provider.maxIpsCount = 1;

@@ -45,22 +45,40 @@ export const SCOPE_ATTRIBUTES: Readonly<Record<string, readonly AttributeName[]>
   phone: ['phone_number'],
 };
 
-/** Attribute names asked for in the claims parameter (id_token or userinfo verified_claims) and by scopes. */
-export function requestedAttributes(claimsParam: unknown, scope?: string): AttributeName[] {
-  const names = new Set<AttributeName>();
-  for (const s of (scope ?? '').split(' ')) for (const name of SCOPE_ATTRIBUTES[s] ?? []) names.add(name);
-  if (claimsParam === undefined || claimsParam === null || claimsParam === '') return [...names];
-  let parsed: unknown = claimsParam;
-  if (typeof claimsParam === 'string') {
-    try {
-      parsed = JSON.parse(claimsParam);
-    } catch {
-      throw new RequestRefused('the claims parameter is not valid JSON');
-    }
+/** Claims the broker itself puts in its ID tokens and userinfo (never personal attributes). */
+export const BROKER_PLAIN_CLAIMS: ReadonlySet<string> = new Set(['sub', 'vot', 'vtm', 'txn', 'match', 'acr', 'amr', 'auth_time', 'iss', 'aud', 'exp', 'iat', 'nonce', 'azp', 'at_hash', 'c_hash', 'sid']);
+
+/** The claims parameter, parsed (a JSON string, or already an object). */
+function parseClaims(claimsParam: unknown): Record<string, Record<string, unknown> | undefined> | undefined {
+  if (claimsParam === undefined || claimsParam === null || claimsParam === '') return undefined;
+  if (typeof claimsParam !== 'string') return claimsParam as Record<string, Record<string, unknown> | undefined>;
+  try {
+    return JSON.parse(claimsParam) as Record<string, Record<string, unknown> | undefined>;
+  } catch {
+    throw new RequestRefused('the claims parameter is not valid JSON');
   }
+}
+
+/**
+ * Attribute names asked for explicitly, in the claims parameter (id_token or userinfo
+ * verified_claims). Personal attributes are released only inside verified_claims: a plain claim
+ * asked for as essential (`{"id_token":{"email":{"essential":true}}}`) is refused; asked for
+ * voluntarily, it is simply not released.
+ */
+export function claimsParameterAttributes(claimsParam: unknown): AttributeName[] {
+  const parsed = parseClaims(claimsParam);
+  if (!parsed) return [];
+  const names = new Set<AttributeName>();
   const unknown: string[] = [];
+  const plainEssential: string[] = [];
   for (const container of ['id_token', 'userinfo'] as const) {
-    const vc = (parsed as Record<string, Record<string, unknown> | undefined>)?.[container]?.verified_claims;
+    const requests = parsed?.[container];
+    if (requests === undefined || requests === null || typeof requests !== 'object') continue;
+    for (const [name, request] of Object.entries(requests)) {
+      if (name === 'verified_claims' || BROKER_PLAIN_CLAIMS.has(name)) continue;
+      if ((request as { essential?: unknown } | null)?.essential === true) plainEssential.push(name);
+    }
+    const vc = requests.verified_claims;
     if (vc === undefined || vc === null) continue;
     const list = Array.isArray(vc) ? vc : [vc];
     for (const entry of list) {
@@ -74,8 +92,29 @@ export function requestedAttributes(claimsParam: unknown, scope?: string): Attri
       }
     }
   }
+  if (plainEssential.length) {
+    throw new RequestRefused(`not released as a plain claim: ${[...new Set(plainEssential)].join(', ')} (ask for attributes inside verified_claims)`);
+  }
   if (unknown.length) throw new RequestRefused(`unknown attribute${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
   return [...names];
+}
+
+/**
+ * Attribute names asked for by the standard scopes. Scope-requested claims are voluntary
+ * (OpenID Connect Core 5.4): with `permitted`, only those the service may receive.
+ */
+export function scopeAttributes(scope: string | undefined, permitted?: readonly AttributeName[]): AttributeName[] {
+  const names = new Set<AttributeName>();
+  for (const s of (scope ?? '').split(' ')) for (const name of SCOPE_ATTRIBUTES[s] ?? []) names.add(name);
+  return [...names].filter((n) => !permitted || permitted.includes(n));
+}
+
+/**
+ * Every attribute asked for: the claims parameter's (explicit: refused when not permitted, by
+ * assertPermitted) and the scopes' (voluntary: with `permitted`, only those the service may receive).
+ */
+export function requestedAttributes(claimsParam: unknown, scope?: string, permitted?: readonly AttributeName[]): AttributeName[] {
+  return [...new Set([...scopeAttributes(scope, permitted), ...claimsParameterAttributes(claimsParam)])];
 }
 
 /** Refuse attributes the service's policy does not permit. */

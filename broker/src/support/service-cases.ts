@@ -18,6 +18,7 @@ import type { AuditEvent, AuditTrail } from '../audit/index.js';
 import type { Store } from '../store/index.js';
 import { serviceKeys } from '../oidc/service-keys.js';
 import type { Cases } from './cases.js';
+import { requestedFromAudit } from '../journey/journeys.js';
 
 export interface ServiceCasesOptions {
   issuer: string;
@@ -104,12 +105,12 @@ export function serviceCasesHandler(o: ServiceCasesOptions): Koa.Middleware {
     if (existing) return { case_ref: existing, status_url: statusUrl, created: false };
 
     const idp = [...events].reverse().find((e) => typeof e.data?.idp === 'string')?.data?.idp as string | undefined;
-    const requested = events.find((e) => typeof e.data?.requested === 'string')?.data?.requested as string | undefined;
+    const requested = requestedFromAudit(events.find((e) => typeof e.data?.requested === 'string')?.data);
     const opened = await o.cases.open(
       {
         service: rp.client_id,
         ...(idp ? { idp } : {}),
-        requested: requested ? requested.split(' ') : [],
+        requested,
         stage: 'service_matching',
         reason,
         journeyRef: txn,

@@ -77,6 +77,18 @@ describe('ID tokens that must be refused', () => {
     await withToken((ctx) => ctx.sign({ ...ctx.claims, iat: ctx.now - 3600, auth_time: ctx.now - 3600, exp: ctx.now - 1800 } as JWTPayload), 'invalid_response', /"exp"/);
   });
 
+  it('a token issued an hour in the future (iat)', async () => {
+    s = await setup();
+    await withToken((ctx) => ctx.sign({ ...ctx.claims, iat: ctx.now + 3600, auth_time: ctx.now, exp: ctx.now + 7200 } as JWTPayload), 'invalid_response', /"iat"/);
+  });
+
+  it('a token issued a few seconds ahead (clock skew within a minute) is accepted', async () => {
+    s = await setup();
+    s.rogues['civic-id']!.setIdToken((ctx) => ctx.sign({ ...ctx.claims, iat: ctx.now + 20 } as JWTPayload));
+    const j = await journey();
+    await expect(j.complete()).resolves.toMatchObject({ idpId: 'civic-id' });
+  });
+
   it('a nonce replayed from an earlier journey', async () => {
     s = await setup();
     const earlier = await journey();

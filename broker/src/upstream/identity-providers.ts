@@ -73,6 +73,8 @@ export interface AuthorizationRequest {
 /** The only ID token signature algorithms accepted from an IdP. */
 export const ACCEPTED_ID_TOKEN_ALGS = ['ES256', 'RS256', 'PS256'] as const;
 const TRUST_FRAMEWORK = 'uk_diatf';
+/** How far ahead of the broker's clock an IdP's clock may be. */
+const CLOCK_SKEW_SECONDS = 60;
 const UI_LOCALES = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*( [A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*){0,4}$/;
 
 /** End of the day the certification expires (as the policy loader reads it). */
@@ -255,6 +257,11 @@ export class IdentityProviders {
     }
     const claims = tokens.claims() as Record<string, unknown> | undefined;
     if (!claims || typeof claims.sub !== 'string' || claims.sub.length === 0) throw new UpstreamError('invalid_response', 'ID token without sub');
+    // Issued in the future (beyond clock skew): refused, as exp in the past is. The wall clock,
+    // as the library uses for exp.
+    if (typeof claims.iat !== 'number' || claims.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS) {
+      throw new UpstreamError('invalid_response', 'unexpected JWT "iat" (issued at) claim value: in the future');
+    }
 
     const ci = claims.ci;
     if (ci !== undefined && ci !== null && ci !== '' && !(Array.isArray(ci) && ci.length === 0)) {
