@@ -18,3 +18,7 @@ export type {
   RelyingPartyPolicy,
   SecretRef,
 } from './schema.js';
+export { scoresFromEvidence, evidenceWithScores, profileMet, formatScores, ScoresError, EVIDENCE_SCORE_FIELDS } from './gpg45.js';
+export type { Gpg45Scores, EvidenceScore, Gpg45Profile } from './gpg45.js';
+export type { ConfidenceDecision } from './levels.js';
+export type { Certification, Gpg45ProfileEntry } from './schema.js';

@@ -2,6 +2,7 @@
  * Levels of assurance as vectors (RFC 8485): an authentication component and an identity
  * confidence component, written as GOV.UK One Login does, e.g. "Cl.Cm.P2".
  */
+import { formatScores, profileMet, type Gpg45Profile, type Gpg45Scores } from './gpg45.js';
 import type { AuthenticationLevel, ConfidenceLevel, LevelsFile } from './schema.js';
 
 export interface Vector {
@@ -15,6 +16,14 @@ export class LevelError extends Error {
   override readonly name = 'LevelError';
 }
 
+/** The confidence GPG 45 scores reach, and the profile that reached it. */
+export interface ConfidenceDecision {
+  /** The highest confidence id reached ("P0" when no profile is met). */
+  confidence: string;
+  /** The profile met at that level (undefined for P0). */
+  profile?: string;
+}
+
 export class Levels {
   readonly confidence: readonly ConfidenceLevel[];
   readonly authentication: readonly AuthenticationLevel[];
@@ -26,6 +35,64 @@ export class Levels {
     this.authentication = file.authentication;
     this.acrAliases = file.acr_aliases;
     this.rules = file.rules;
+  }
+
+  /** Every GPG 45 profile of levels.yaml, with the confidence level it reaches. */
+  profiles(): Array<Gpg45Profile & { confidence: string }> {
+    return this.confidence.flatMap((c) =>
+      Object.entries(c.profiles).map(([name, p]) => ({
+        name,
+        confidence: c.id,
+        scores: { evidence: p.evidence.map(([strength, validity]) => ({ strength, validity })), activity: p.activity, fraud: p.fraud, verification: p.verification },
+      })),
+    );
+  }
+
+  /** The confidence level a profile name belongs to, or undefined. */
+  profileLevel(name: string): string | undefined {
+    return this.confidence.find((c) => Object.hasOwn(c.profiles, name))?.id;
+  }
+
+  /**
+   * Decide identity confidence from GPG 45 scores: the highest level with a profile the scores
+   * meet, among `allowedProfiles` when given (the profiles a provider is certified for).
+   */
+  confidenceFromScores(scores: Gpg45Scores | undefined, allowedProfiles?: readonly string[]): ConfidenceDecision {
+    if (!scores) return { confidence: this.confidence[0]?.id ?? 'P0' };
+    let best: ConfidenceDecision = { confidence: this.confidence[0]?.id ?? 'P0' };
+    let bestRank = 0;
+    for (const p of this.profiles()) {
+      if (allowedProfiles && !allowedProfiles.includes(p.name)) continue;
+      const rank = this.confidenceRank(p.confidence);
+      if (rank > bestRank && profileMet(p.scores, scores)) {
+        best = { confidence: p.confidence, profile: p.name };
+        bestRank = rank;
+      }
+    }
+    return best;
+  }
+
+  /** The profiles of one level the scores meet (for messages and tests). */
+  profilesMet(scores: Gpg45Scores, confidence: string): string[] {
+    return this.profiles().filter((p) => p.confidence === confidence && profileMet(p.scores, scores)).map((p) => p.name);
+  }
+
+  /** Scores as GOV.UK One Login writes them, e.g. "[32], 1, 2, 2" (no personal data: for logs). */
+  formatScores(scores: Gpg45Scores): string {
+    return formatScores(scores);
+  }
+
+  /**
+   * Decide authentication from RFC 8176 `amr` values: the highest level one of whose sets is
+   * wholly within amr. undefined when none is (or amr is missing).
+   */
+  authenticationFromAmr(amr: readonly string[] | undefined): string | undefined {
+    if (!amr || amr.length === 0) return undefined;
+    let best: string | undefined;
+    for (const a of this.authentication) {
+      if (a.authenticators.amr.some((set) => set.every((v) => amr.includes(v)))) best = a.id;
+    }
+    return best;
   }
 
   /** Parse "Cl.Cm.P2" (or "Cl.Cm", meaning P0). Throws LevelError naming what is wrong. */

@@ -142,6 +142,19 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
       if (levels!.authenticationRank(rule.authentication_at_least) < 0)
         issues.push({ file: 'levels.yaml', field: `rules.${i}.authentication_at_least`, message: `unknown authentication level "${rule.authentication_at_least}"` });
     });
+    const profileNames = new Map<string, string>();
+    levelsFile.confidence.forEach((c, i) => {
+      const names = Object.keys(c.profiles);
+      if (i > 0 && names.length === 0)
+        issues.push({ file: 'levels.yaml', field: `confidence.${i}.profiles`, message: `${c.id} has no GPG 45 profile: no provider could reach it` });
+      if (i === 0 && names.length > 0)
+        issues.push({ file: 'levels.yaml', field: `confidence.${i}.profiles`, message: `${c.id} is the lowest level (reached with no evidence): it takes no profiles` });
+      for (const name of names) {
+        if (profileNames.has(name))
+          issues.push({ file: 'levels.yaml', field: `confidence.${i}.profiles.${name}`, message: `profile ${name} is also under ${profileNames.get(name)}` });
+        profileNames.set(name, c.id);
+      }
+    });
     for (const [alias, vector] of Object.entries(levelsFile.acr_aliases)) {
       try {
         levels.parseVector(vector);
@@ -192,6 +205,7 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
     if (new Date(`${idp.certification_expires}T23:59:59Z`) < now) {
       warnings.push({ file, field: 'certification_expires', message: `certification expired on ${idp.certification_expires}: this provider will not be offered` });
     }
+    checkCertification(file, idp);
     try {
       readSecret(idp.broker_client.private_key);
     } catch (e) {
@@ -201,6 +215,54 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
   }
   if (identityProviders.length === 0 && !issues.some((i) => i.file.startsWith('identity-providers')))
     issues.push({ file: 'identity-providers', field: '', message: 'no identity provider is defined' });
+
+  /** The certification record against levels.yaml, `certified` and the calendar. */
+  function checkCertification(file: string, idp: IdentityProviderPolicy): void {
+    const c = idp.certification;
+    const day = (d: string) => new Date(`${d}T00:00:00Z`).getTime();
+    if (levels) {
+      let highest = 0;
+      c.profiles.forEach((name, i) => {
+        const level = levels!.profileLevel(name);
+        if (!level) {
+          issues.push({ file, field: `certification.profiles.${i}`, message: `unknown GPG 45 profile "${name}" (levels.yaml has ${levels!.profiles().map((p) => p.name).join(', ')})` });
+          return;
+        }
+        highest = Math.max(highest, levels!.confidenceRank(level));
+      });
+      const certifiedRank = levels.confidenceRank(idp.certified.confidence);
+      if (certifiedRank >= 0 && certifiedRank !== highest) {
+        const reached = levels.confidence[highest]?.id ?? 'P0';
+        issues.push({
+          file,
+          field: 'certified.confidence',
+          message: `is ${idp.certified.confidence}, but the profiles in certification.profiles reach ${reached}: certify a ${idp.certified.confidence} profile or set ${reached}`,
+        });
+      }
+      let highestAuth = -1;
+      c.authentication.forEach((a, i) => {
+        const rank = levels!.authenticationRank(a);
+        if (rank < 0) issues.push({ file, field: `certification.authentication.${i}`, message: `unknown authentication level "${a}" (levels.yaml has ${levels!.authentication.map((x) => x.id).join(', ')})` });
+        highestAuth = Math.max(highestAuth, rank);
+      });
+      const authRank = levels.authenticationRank(idp.certified.authentication);
+      if (authRank >= 0 && highestAuth >= 0 && authRank !== highestAuth) {
+        issues.push({ file, field: 'certified.authentication', message: `is ${idp.certified.authentication}, but certification.authentication goes up to ${levels.authentication[highestAuth]!.id}` });
+      }
+    }
+    if (day(c.issued) >= day(idp.certification_expires))
+      issues.push({ file, field: 'certification.issued', message: `${c.issued} is not before certification_expires ${idp.certification_expires}` });
+    else if (day(idp.certification_expires) - day(c.issued) > (3 * 366) * 86_400_000)
+      warnings.push({ file, field: 'certification_expires', message: `a certificate lasts at most three years: ${c.issued} to ${idp.certification_expires} is longer` });
+    if (day(c.last_surveillance_audit) < day(c.issued))
+      issues.push({ file, field: 'certification.last_surveillance_audit', message: `${c.last_surveillance_audit} is before the certificate was issued (${c.issued})` });
+    else if (day(c.last_surveillance_audit) > now.getTime())
+      issues.push({ file, field: 'certification.last_surveillance_audit', message: `${c.last_surveillance_audit} is in the future` });
+    else if (now.getTime() - day(c.last_surveillance_audit) > 365 * 86_400_000 && day(c.issued) + 365 * 86_400_000 < now.getTime())
+      warnings.push({ file, field: 'certification.last_surveillance_audit', message: `the yearly surveillance audit is overdue (last on ${c.last_surveillance_audit})` });
+    if (c.register.status === 'withdrawn')
+      warnings.push({ file, field: 'certification.register.status', message: 'withdrawn from the register: this provider will not be offered' });
+  }
 
   function checkWallet(file: string, wallet: WalletProviderPolicy): void {
     if (levels) {

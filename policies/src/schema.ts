@@ -14,19 +14,69 @@ const date = z.iso.date({ message: 'must be a date written YYYY-MM-DD' });
 
 const floorsEidas = z.enum(['none', 'low', 'substantial', 'high']);
 
+const gpg45Score = z.number().int('must be a whole number from 0 to 4').min(0, 'must be from 0 to 4').max(4, 'must be from 0 to 4');
+
+/** One GPG 45 profile: pieces of evidence as [strength, validity], then activity, fraud, verification. */
+export const gpg45ProfileSchema = z.strictObject({
+  evidence: z.array(z.tuple([gpg45Score, gpg45Score])).min(1, 'needs at least one piece of evidence').max(3),
+  activity: gpg45Score,
+  fraud: gpg45Score,
+  verification: gpg45Score,
+});
+
+export const profileNameSchema = z.string().regex(/^[A-Z][0-9][A-Z]$/, 'must be a GPG 45 profile name such as M1B');
+
 export const confidenceLevelSchema = z.strictObject({
   id: z.string().regex(/^P[0-9]$/, 'must be P followed by one digit, e.g. P2'),
   name: z.string().min(1),
   gpg45: z.enum(['none', 'low', 'medium', 'high', 'very-high']),
   floors: z.strictObject({ eidas: floorsEidas, nist_ial: z.enum(['IAL1', 'IAL2', 'IAL3']) }),
+  /** The GPG 45 profiles that reach this level (none for P0). */
+  profiles: z.record(profileNameSchema, gpg45ProfileSchema).default({}),
 });
+
+/** RFC 8176 authentication method reference values. */
+export const amrValueSchema = z.enum(['pwd', 'pin', 'otp', 'sms', 'tel', 'swk', 'hwk', 'user', 'fpt', 'face', 'iris', 'retina', 'vbm', 'kba', 'mfa', 'mca', 'sc', 'geo', 'wia', 'rba']);
 
 export const authenticationLevelSchema = z.strictObject({
   id: z.string().regex(/^C[a-z](\.C[a-z])*$/, 'must be credential components such as Cl or Cl.Cm'),
   name: z.string().min(1),
   gpg44: z.enum(['none', 'low', 'medium', 'high']),
   floors: z.strictObject({ eidas: floorsEidas, nist_aal: z.enum(['AAL1', 'AAL2', 'AAL3']) }),
+  /** GPG 44 authenticator requirements: in words, and as the amr sets (any one, all of its values) that meet them. */
+  authenticators: z.strictObject({
+    requirement: z.string().min(1),
+    amr: z.array(z.array(amrValueSchema).min(1)).min(1),
+  }),
 });
+
+/**
+ * A certification record under the digital verification services trust framework: who certified
+ * the provider, for what, until when, and its entry on the public register.
+ */
+export const certificationSchema = z
+  .strictObject({
+    trust_framework: z.strictObject({
+      name: z.string().min(1),
+      version: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'must be a version such as 1.0'),
+    }),
+    role: z.enum(['identity_service_provider', 'attribute_service_provider', 'orchestration_service_provider', 'holder_service_provider']),
+    certification_body: z.strictObject({ name: z.string().min(1), ukas_accreditation: z.string().min(1) }),
+    certificate_reference: z.string().min(3),
+    issued: date,
+    last_surveillance_audit: date,
+    register: z.strictObject({
+      entry: httpUrl,
+      status: z.enum(['listed', 'withdrawn']),
+      /** When the entry was withdrawn (optional; the status is what counts). */
+      withdrawn_on: date.optional(),
+    }),
+    /** The GPG 45 profiles the provider is certified to check (names from levels.yaml). */
+    profiles: z.array(profileNameSchema).default([]),
+    /** The authentication levels (ids from levels.yaml) it is certified for. */
+    authentication: z.array(z.string()).min(1),
+    supplementary_codes: z.array(z.enum(['right_to_work', 'right_to_rent', 'dbs_basic', 'dbs_standard', 'dbs_enhanced'])).default([]),
+  });
 
 export const levelsSchema = z.strictObject({
   confidence: z.array(confidenceLevelSchema).min(1),
@@ -53,6 +103,8 @@ export const identityProviderSchema = z.strictObject({
   issuer: httpUrl,
   certified: z.strictObject({ confidence: z.string(), authentication: z.string() }),
   certification_expires: date,
+  /** The certificate behind `certified` and `certification_expires` (policies/README.md). */
+  certification: certificationSchema,
   status: z.enum(['enabled', 'suspended']),
   what_you_will_need: z.array(z.string().min(1)).min(1),
   broker_client: z.strictObject({
@@ -194,6 +246,8 @@ export const brokerPolicySchema = z.strictObject({
 });
 
 export type LevelsFile = z.infer<typeof levelsSchema>;
+export type Certification = z.infer<typeof certificationSchema>;
+export type Gpg45ProfileEntry = z.infer<typeof gpg45ProfileSchema>;
 export type ConfidenceLevel = z.infer<typeof confidenceLevelSchema>;
 export type AuthenticationLevel = z.infer<typeof authenticationLevelSchema>;
 export type SecretRef = z.infer<typeof secretRefSchema>;
