@@ -3,7 +3,7 @@
  * Provider (itself a Koa app) behind them. Every part is built here from configuration.
  */
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { pino, type Logger, type DestinationStream } from 'pino';
@@ -182,6 +182,15 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
   // decide who a request comes from (rate limits key on ctx.ip).
   app.maxIpsCount = 1;
 
+  // Production is https only (an https issuer is required): browsers are told never to use
+  // plain http for this host, on every response (the broker's pages and the provider's).
+  if (config.production) {
+    app.use(async (ctx, next) => {
+      ctx.set('Strict-Transport-Security', HSTS);
+      await next();
+    });
+  }
+
   // Every cookie is Secure when the citizen's browser reaches the broker over https: an https
   // issuer (TLS ends at a proxy in front, trusted or not), or a trusted proxy saying so.
   app.use(async (ctx, next) => {
@@ -308,6 +317,14 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
   const oidc = provider.callback();
   app.use(async (ctx) => {
     ctx.respond = false;
+    const open = OPEN_TO_BROWSERS[ctx.path];
+    if (open) {
+      // Public, the same for everyone, and changed only by a deployment or a key rotation
+      // (the next key is published well before it signs).
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') ctx.res.setHeader('Cache-Control', open.cacheControl);
+    } else {
+      withoutCors(ctx.res);
+    }
     await oidc(ctx.req, ctx.res);
   });
 
@@ -351,6 +368,25 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
       await store.close();
     },
   };
+}
+
+const HSTS = 'max-age=31536000; includeSubDomains';
+
+/**
+ * What a browser may read cross-origin from the provider: discovery and the JWKS (public, for
+ * in-browser verifiers and tools), with how long to cache them. Nothing else: services are
+ * confidential clients calling the token, PAR and userinfo endpoints from their servers.
+ */
+const OPEN_TO_BROWSERS: Record<string, { cacheControl: string }> = {
+  '/.well-known/openid-configuration': { cacheControl: 'public, max-age=3600' },
+  '/jwks': { cacheControl: 'public, max-age=300' },
+};
+
+/** Drop every CORS header oidc-provider would set on this response (it sets them on all its endpoints). */
+function withoutCors(res: ServerResponse): void {
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = ((name: string, value: number | string | readonly string[]) =>
+    name.toLowerCase().startsWith('access-control-') ? res : setHeader(name, value)) as typeof res.setHeader;
 }
 
 /**
