@@ -24,6 +24,7 @@ import { InvalidJourneyState } from './journey/transitions.js';
 import { createMatcher } from './matching/index.js';
 import { PublicError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
+import { publishRow } from './metrics/performance.js';
 import { createSupport, type Support } from './support/index.js';
 import { certificationExpired } from './upstream/index.js';
 
@@ -254,20 +255,25 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   });
+  // Closed UTC days only, small figures hidden, failures by who caused them (metrics/performance.ts).
   ops.get('/performance', async (ctx) => {
-    const rows = await metrics.perIdp(policies.identityProviders.map((p) => p.id));
+    const { minimum_journeys: minimum, days } = policies.broker.performance;
+    const closed = await metrics.closedDays(policies.identityProviders.map((p) => p.id), days);
+    const locale = resolveLocale(ctx);
+    const inWords = (date: string) => new Intl.DateTimeFormat(locale === 'cy' ? 'cy-GB' : 'en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${date}T00:00:00Z`));
     views.render(
       ctx,
       'performance',
       {
-        rows: rows.map((r) => {
-          const total = r.succeeded + r.failed;
-          const name = policies.identityProvider(r.idp)?.display_name ?? r.idp;
-          return { name, succeeded: r.succeeded, failed: r.failed, total, rate: total ? Math.round((r.succeeded / total) * 100) : null, byReason: r.byReason };
+        from: inWords(closed.from),
+        to: inWords(closed.to),
+        minimum,
+        rows: closed.rows.map((r) => {
+          const { idp: _idp, ...figures } = publishRow(r.idp, r.outcomes, minimum);
+          return { name: policies.identityProvider(r.idp)?.display_name ?? r.idp, ...figures };
         }),
-        hours: 24,
       },
-      { locale: resolveLocale(ctx) },
+      { locale },
     );
   });
   ops.get('/trustmark', (ctx) => {

@@ -336,6 +336,13 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
     const def = checkVector(file, 'default_level', rp.default_level);
     if (levels && min && def && !levels.satisfies(def, min))
       issues.push({ file, field: 'default_level', message: `${rp.default_level} is below the minimum_level ${rp.minimum_level}` });
+    // Providers are asked for the standard set only: a service cannot be given anything outside it.
+    if (broker) {
+      rp.permitted_attributes.forEach((a, i) => {
+        if (!broker.identity_provider_request.attributes.includes(a))
+          issues.push({ file, field: `permitted_attributes.${i}`, message: `${a} is not in the federation's standard attribute request (broker.yaml identity_provider_request.attributes)` });
+      });
+    }
     if (rp.jwks_file) {
       try {
         const jwk = JSON.parse(readFileSync(resolve(root, rp.jwks_file), 'utf8')) as Record<string, unknown>;

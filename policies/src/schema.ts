@@ -243,6 +243,21 @@ export const brokerPolicySchema = z.strictObject({
     inactive_close_days: z.number().int().min(7, 'must be at least 7 (a week for support to act)').max(365, 'must be at most 365 (no open case keeps what the citizen typed longer)').default(90),
   }),
   audit: z.strictObject({ retention_days: z.number().int().min(1).max(36500) }),
+  /** The public /performance page: closed UTC days only, small figures suppressed. */
+  performance: z
+    .strictObject({
+      minimum_journeys: z.number().int().min(1, 'must be at least 1').max(100_000).default(20),
+      days: z.number().int().min(1).max(31, 'must be at most 31').default(7),
+    })
+    .default({ minimum_journeys: 20, days: 7 }),
+  /**
+   * What every identity provider is asked for, whatever the service: the federation's standard
+   * attribute set (docs/adr/0004-standard-attribute-request.md). Every service's
+   * permitted_attributes must be within it.
+   */
+  identity_provider_request: z
+    .strictObject({ attributes: z.array(attributeNameSchema).min(1).refine((a) => new Set(a).size === a.length, 'must not repeat an attribute') })
+    .default({ attributes: ['given_name', 'family_name', 'birthdate', 'address'] }),
 });
 
 export type LevelsFile = z.infer<typeof levelsSchema>;

@@ -126,6 +126,34 @@ describe('policies: a broken copy of each file names the file and the field', ()
     expect(issues).toContainEqual(expect.objectContaining({ file: 'relying-parties/example-council-tax.yaml', field: 'client_id' }));
   });
 
+  it('broker.yaml: the performance minimum and window, and the standard attribute request, checked and defaulted', () => {
+    const shipped = loadPolicies(defaultPoliciesDir, { now: new Date('2026-11-23') });
+    expect(shipped.broker.performance).toEqual({ minimum_journeys: 20, days: 7 });
+    expect(shipped.broker.identity_provider_request.attributes).toEqual(['given_name', 'family_name', 'birthdate', 'address']);
+    const dir = copy();
+    edit(dir, 'broker.yaml', (t) => t.replace('minimum_journeys: 20', 'minimum_journeys: 0').replace('\n  days: 7\n', '\n  days: 40\n').replace('    - address\n', '    - given_name\n'));
+    const issues = issuesOf(dir);
+    expect(issues).toContainEqual({ file: 'broker.yaml', field: 'performance.minimum_journeys', message: 'must be at least 1' });
+    expect(issues).toContainEqual({ file: 'broker.yaml', field: 'performance.days', message: 'must be at most 31' });
+    expect(issues).toContainEqual(expect.objectContaining({ file: 'broker.yaml', field: 'identity_provider_request.attributes', message: 'must not repeat an attribute' }));
+    // Without the sections, the defaults.
+    const bare = copy();
+    edit(bare, 'broker.yaml', (t) => t.slice(0, t.indexOf('performance:')));
+    const defaults = loadPolicies(bare, { now: new Date('2026-11-23') });
+    expect(defaults.broker.performance).toEqual({ minimum_journeys: 20, days: 7 });
+    expect(defaults.broker.identity_provider_request.attributes).toEqual(['given_name', 'family_name', 'birthdate', 'address']);
+  });
+
+  it('relying-parties: a permitted attribute outside the standard attribute request is refused, naming the field', () => {
+    const dir = copy();
+    edit(dir, 'relying-parties/example-council-tax.yaml', (t) => t.replace('  - address\n', '  - address\n  - email\n'));
+    expect(issuesOf(dir)).toContainEqual({
+      file: 'relying-parties/example-council-tax.yaml',
+      field: 'permitted_attributes.4',
+      message: "email is not in the federation's standard attribute request (broker.yaml identity_provider_request.attributes)",
+    });
+  });
+
   it('relying-parties: a private key given as the service public keys', () => {
     const dir = copy();
     edit(dir, 'relying-parties/example-council-tax.yaml', (t) => t.replace('example-service.public.jwk.json', 'example-service.private.jwk.json'));

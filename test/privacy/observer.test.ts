@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFederation, type Federation } from '../support/federation.js';
 import { SECOND_SERVICE } from '../support/policies.js';
 import { Citizen } from '../support/citizen.js';
+import { BrowserClient } from '../support/browser-client.js';
 
 const VOTER = 'example-voter-registration';
 const VOTER_CALLBACK = 'http://localhost:3300/callback';
@@ -102,5 +103,16 @@ describe('no side channel between provider and service', () => {
     expect(views['civic-id']).toContain('Okafor'); // the view holds the released attributes
     expect(views['swift-verify']).toBe(views['civic-id']);
     expect(views['community-vouch']).toBe(views['civic-id']);
+  });
+
+  it('/performance is not moved by a journey of today', async () => {
+    // The page as published, without its per-response CSP nonce.
+    const page = async () => (await (await new BrowserClient().fetch(`${fed.issuer}/performance`)).text()).replace(/nonce="[^"]*"/g, 'nonce=""');
+    const before = await page();
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.verifyWith('swift-verify', 'dylan');
+    await citizen.consent('cancel');
+    expect(await page()).toBe(before);
   });
 });

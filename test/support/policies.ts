@@ -71,6 +71,8 @@ export interface PolicyChanges {
   extraRps?: Record<string, Record<string, unknown>>;
   /** Extra files in the copy (e.g. a service's client secret): path relative to it -> content. */
   files?: Record<string, string>;
+  /** Changes to broker.yaml (merged at the top level, e.g. `{ performance: { minimum_journeys: 1, days: 7 } }`). */
+  broker?: Record<string, unknown>;
 }
 
 export interface TestPolicies {
@@ -102,6 +104,11 @@ export function testPolicies(changes: PolicyChanges = {}): TestPolicies {
     const file = join(dir, 'relying-parties', clientId === 'example-council-tax' ? 'example-council-tax.yaml' : `${clientId}.yaml`);
     const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     writeFileSync(file, stringify({ ...doc, ...change }));
+  }
+  if (changes.broker) {
+    const file = join(dir, 'broker.yaml');
+    const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, stringify({ ...doc, ...changes.broker }));
   }
   for (const [name, policy] of Object.entries(changes.extraRps ?? {})) {
     writeFileSync(join(dir, 'relying-parties', name.endsWith('.yaml') ? name : `${name}.yaml`), stringify(policy));

@@ -4,8 +4,8 @@
  * never an IdP and a service in one series (test/privacy/observer.test.ts).
  *
  * Counters in prom-client are per instance (Prometheus sums them). The public page needs
- * the whole federation's last day, so finished journeys are also counted in hourly buckets
- * in the shared store.
+ * the whole federation's closed days, so finished journeys are also counted per IdP in daily
+ * (UTC) buckets in the shared store; the page reads only days that have ended.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from '../store/index.js';
@@ -22,8 +22,18 @@ export interface Metrics extends JourneyObserver {
   observeRequest(route: string, method: string, status: number, seconds: number): void;
   caseOpened(service: string): void;
   caseResolved(outcome: string): void;
-  /** Finished journeys per IdP over the last `hours` hours, from the shared store. */
-  perIdp(idps: string[], hours?: number): Promise<Array<{ idp: string; succeeded: number; failed: number; byReason: Record<string, number> }>>;
+  /**
+   * Finished journeys per IdP and outcome over the `days` whole UTC days before today (today,
+   * still open, is never read), from the shared store.
+   */
+  closedDays(idps: string[], days: number): Promise<ClosedDays>;
+}
+
+export interface ClosedDays {
+  /** The first and last day covered (YYYY-MM-DD, UTC). */
+  from: string;
+  to: string;
+  rows: Array<{ idp: string; outcomes: Record<string, number> }>;
 }
 
 export interface MetricsOptions {
@@ -40,7 +50,7 @@ export interface MetricsOptions {
   processMetrics?: boolean;
 }
 
-const REASONS = ['cancelled', 'no_match', 'level_not_met', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'];
+export const REASONS = ['cancelled', 'no_match', 'level_not_met', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'];
 /** Journey events that carry a service's matching answer. */
 const MATCHING_EVENTS: Record<string, string> = {
   matched: 'match',
@@ -49,7 +59,12 @@ const MATCHING_EVENTS: Record<string, string> = {
   extraAttributeNeeded: 'need-attribute',
   matchingFailed: 'failed',
 };
-const hourOf = (ms: number) => Math.floor(ms / 3_600_000);
+const DAY_MS = 86_400_000;
+const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
+const dateOf = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+/** Daily buckets outlive the widest window policy allows (31 days), with a day to spare. */
+const BUCKET_TTL_SECONDS = 33 * 86_400;
+const bucketKey = (day: number, idp: string, outcome: string) => `stats:{d${day}}:${idp}:${outcome}`;
 
 export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
@@ -111,8 +126,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
 
   const record = (idp: string, outcome: string) => {
-    const hour = hourOf(options.now());
-    options.store.increment(`stats:{${hour}}:${idp}:${outcome}`, 26 * 3600).catch((e: Error) => options.logger?.warn({ err: e.message }, 'could not count a finished journey'));
+    options.store.increment(bucketKey(dayOf(options.now()), idp, outcome), BUCKET_TTL_SECONDS).catch((e: Error) => options.logger?.warn({ err: e.message }, 'could not count a finished journey'));
   };
 
   return {
@@ -139,28 +153,20 @@ export function createMetrics(options: MetricsOptions): Metrics {
     caseResolved(outcome) {
       casesResolved.inc({ outcome });
     },
-    async perIdp(idps, hours = 24) {
-      const now = hourOf(options.now());
+    async closedDays(idps, days) {
+      const today = dayOf(options.now());
       const outcomes = [...OUTCOMES_OK, ...REASONS];
-      const keys: string[] = [];
-      for (const idp of idps) for (let h = now - hours + 1; h <= now; h++) for (const o of outcomes) keys.push(`stats:{${h}}:${idp}:${o}`);
-      const values = keys.length ? await options.store.getMany(keys) : [];
-      const totals = new Map<string, Record<string, number>>();
-      keys.forEach((key, i) => {
-        const [, , idp, outcome] = key.split(':') as [string, string, string, string];
+      const wanted: Array<{ idp: string; outcome: string; key: string }> = [];
+      for (const idp of idps) for (let d = today - days; d < today; d++) for (const outcome of outcomes) wanted.push({ idp, outcome, key: bucketKey(d, idp, outcome) });
+      const values = wanted.length ? await options.store.getMany(wanted.map((w) => w.key)) : [];
+      const totals = new Map<string, Record<string, number>>(idps.map((idp) => [idp, {}]));
+      wanted.forEach((w, i) => {
         const n = Number(values[i] ?? 0);
         if (!n) return;
-        const t = totals.get(idp) ?? {};
-        t[outcome] = (t[outcome] ?? 0) + n;
-        totals.set(idp, t);
+        const t = totals.get(w.idp)!;
+        t[w.outcome] = (t[w.outcome] ?? 0) + n;
       });
-      return idps.map((idp) => {
-        const t = totals.get(idp) ?? {};
-        const succeeded = OUTCOMES_OK.reduce((s, o) => s + (t[o] ?? 0), 0);
-        const byReason = Object.fromEntries(REASONS.filter((r) => t[r]).map((r) => [r, t[r]!]));
-        const failed = Object.values(byReason).reduce((s, n) => s + n, 0);
-        return { idp, succeeded, failed, byReason };
-      });
+      return { from: dateOf(today - days), to: dateOf(today - 1), rows: idps.map((idp) => ({ idp, outcomes: totals.get(idp)! })) };
     },
   };
 }

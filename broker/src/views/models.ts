@@ -61,8 +61,18 @@ export interface PageModels {
     csrfToken?: string;
   };
   performance: {
-    rows: Array<{ name: string; succeeded: number; failed: number; total: number; rate: number | null; byReason: Record<string, number> }>;
-    hours: number;
+    /** The closed days covered, as dates in words ("24 November 2026"). */
+    from: string;
+    to: string;
+    /** Figures built from fewer journeys than this are not shown. */
+    minimum: number;
+    rows: Array<{
+      name: string;
+      journeys: PublishedFigure;
+      succeeded: PublishedFigure;
+      causes: Record<'provider' | 'records' | 'person' | 'service', PublishedFigure>;
+      verifiedRate: PublishedFigure;
+    }>;
   };
   'support/case-lookup': {
     csrfToken: string;
@@ -163,3 +173,6 @@ export interface CaseSummary {
   overdue: boolean;
   assignee: string;
 }
+
+/** A figure on a public page, or the fact that it is not shown (too few journeys behind it). */
+export type PublishedFigure = { value: number } | { hidden: true };

@@ -66,10 +66,10 @@ export const samples: Array<[string, PageName, PageModels[PageName]]> = [
     reference: 'K7QM-2XPD-9RTB', status, service: { name: 'Pay your council tax' }, updatedAt: '23 November 2026', lookupHref: '/support/case',
   }]),
   ['case-status-next-step', 'case-status', { reference: 'K7QM-2XPD-9RTB', nextStep: 'Call the council on 0300 123 4567.' }],
-  ['performance', 'performance', { hours: 24, rows: [
-    { name: 'Civic ID', succeeded: 2, failed: 1, total: 3, rate: 67, byReason: { level_not_met: 1 } },
-    { name: 'Community Vouch', succeeded: 0, failed: 0, total: 0, rate: null, byReason: {} },
-    ...['cancelled', 'no_match', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'].map((r) => ({ name: r, succeeded: 1, failed: 1, total: 2, rate: 50, byReason: { [r]: 1 } })),
+  ['performance', 'performance', { from: '24 November 2026', to: '30 November 2026', minimum: 20, rows: [
+    { name: 'Civic ID', journeys: { value: 412 }, succeeded: { value: 301 }, causes: { provider: { value: 52 }, records: { value: 21 }, person: { value: 38 }, service: { hidden: true } }, verifiedRate: { value: 86 } },
+    { name: 'Swift Verify', journeys: { value: 95 }, succeeded: { value: 70 }, causes: { provider: { value: 25 }, records: { hidden: true }, person: { hidden: true }, service: { hidden: true } }, verifiedRate: { value: 74 } },
+    { name: 'Community Vouch', journeys: { hidden: true }, succeeded: { hidden: true }, causes: { provider: { hidden: true }, records: { hidden: true }, person: { hidden: true }, service: { hidden: true } }, verifiedRate: { hidden: true } },
   ] }],
   ['other-ways', 'other-ways', { service: { name: 'Pay your council tax' }, ways, backHref: '/journey/u', returnAction: '/journey/u/return', csrfToken: 'c' }],
   ['other-ways-none', 'other-ways', { service: { name: 'Pay your council tax' }, ways: [] }],
