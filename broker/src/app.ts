@@ -118,6 +118,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     adapter: createOidcAdapter(store, { sealer: createSealer(deriveKey(config.secret, 'oidc-records')) }),
     journeyTtlSeconds: ttlSeconds,
     trustProxy: config.trustProxy,
+    logger,
     async takeDelivery(grantId) {
       const sealed = await store.take(deliveryKey(grantId));
       return sealed ? sealer.open<DeliveredClaims>(sealed, deliveryKey(grantId)) : undefined;

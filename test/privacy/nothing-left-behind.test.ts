@@ -5,7 +5,7 @@
  * sealed and deleted when a case closes; open cases with no activity close after the policy's
  * period and drop the citizen's text.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster.js';
 import { startFederation, type Federation } from '../support/federation.js';
 import { BrowserClient, getText } from '../support/browser-client.js';
@@ -113,6 +113,93 @@ describe.each(topologies)('nothing personal left behind, on %s', (_name, startTo
       for (let i = 0; i < 10; i++) expect((await lookUp(`NOPE-NOPE-NOPE-${i}`)).status).toBe(404);
       const refused = await lookUp('NOPE-NOPE-NOPE-X');
       expect(refused.status).toBe(429);
+    });
+  });
+
+  /** oidc-provider's records of this federation, by model (Session, Grant, Interaction, ...), with their TTLs. */
+  async function oidcRecords() {
+    const records = (await scan.all(`${prefix}oidc:`)).map((k) => ({ ...k, key: k.key.slice(prefix.length) }));
+    const byModel = (model: string) => records.filter((r) => r.key.startsWith(`oidc:rec:${model}:`) || r.key.startsWith(`oidc:uid:${model}:`));
+    return { records, byModel };
+  }
+  const uidOf = (citizen: Citizen) => new URL((citizen.current as { url: string }).url).pathname.split('/')[2]!;
+
+  // Runs before any case test: until then every journey of this federation has ended.
+  describe('OIDC session, grant and interaction records', () => {
+    it('go when the service redeems the code: no session, interaction or code is left, and the grant lives only as long as the access token it backs', async () => {
+      const citizen = new Citizen(fed);
+      await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+      const uid = uidOf(citizen);
+      await citizen.verifyWith('civic-id', 'margaret');
+      await citizen.consent('approve');
+      // Back at the service with a code: the records the token endpoint needs exist.
+      const before = await oidcRecords();
+      expect(before.byModel('Session').length).toBeGreaterThan(0);
+      expect(before.byModel('Grant').length).toBe(1);
+      expect(before.byModel('AuthorizationCode').length).toBe(1);
+
+      const { userinfo } = await citizen.collect(); // token, then userinfo with the access token
+      expect(userinfo.sub).toBeTruthy();
+      const after = await oidcRecords();
+      expect(after.byModel('Session')).toEqual([]);
+      expect(after.byModel('Interaction')).toEqual([]);
+      expect(after.byModel('AuthorizationCode')).toEqual([]);
+      expect(after.records.filter((r) => r.key.includes(uid))).toEqual([]);
+      // What is left is what the service holds: its access token (for userinfo) and the grant behind it, going together.
+      const [token] = after.byModel('AccessToken');
+      const [grant] = after.byModel('Grant');
+      expect(token!.ttlMs).toBeLessThanOrEqual(600_000);
+      expect(grant!.ttlMs).toBeLessThanOrEqual(token!.ttlMs + 1_000);
+    });
+
+    it('a redeemed code cannot be redeemed again', async () => {
+      const citizen = new Citizen(fed);
+      await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+      await citizen.verifyWith('civic-id', 'margaret');
+      await citizen.consent('approve');
+      await citizen.collect();
+      const again = citizen.collect();
+      await expect(again).rejects.toMatchObject({ error: 'invalid_grant' });
+    });
+
+    it('go when a failure is returned to the service: nothing of the journey is left', async () => {
+      const citizen = new Citizen(fed);
+      await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+      const uid = uidOf(citizen);
+      await citizen.verifyWith('civic-id', 'margaret');
+      await citizen.consent('cancel');
+      const back = await citizen.press('return');
+      expect((back as { url: URL }).url.searchParams.get('error')).toBe('access_denied');
+      const after = await oidcRecords();
+      expect(after.byModel('Session')).toEqual([]);
+      expect(after.byModel('Interaction')).toEqual([]);
+      expect(after.byModel('AuthorizationCode')).toEqual([]);
+      expect(after.records.filter((r) => r.key.includes(uid))).toEqual([]);
+      expect((await scan.all(`${prefix}journey:`)).filter((k) => k.key.includes(uid))).toEqual([]);
+    });
+
+    it('never outlive the journey: a citizen who reaches consent 80 minutes in leaves records that expire by the 90-minute deadline', async () => {
+      const citizen = new Citizen(fed);
+      await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+      const deadline = Date.now() + fed.brokers[0]!.policies.broker.journey.ttl_minutes * 60_000;
+      // Both clocks move on 80 minutes: oidc-provider's (the process clock) and the broker's journey clock.
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 80 * 60_000 });
+      try {
+        fed.clock.advance(80 * 60_000);
+        await citizen.verifyWith('civic-id', 'margaret');
+        await citizen.consent('approve');
+        const left = deadline - Date.now();
+        expect(left).toBeLessThanOrEqual(10 * 60_000);
+        const { records } = await oidcRecords();
+        const ofJourney = records.filter((r) => /^oidc:(rec|uid):(Session|Grant|AuthorizationCode|Interaction):/.test(r.key));
+        expect(ofJourney.map((r) => r.key.split(':')[2])).toEqual(expect.arrayContaining(['Session', 'Grant', 'AuthorizationCode']));
+        for (const r of ofJourney) expect(r.ttlMs, r.key).toBeLessThanOrEqual(left + 2_000);
+        const { userinfo } = await citizen.collect();
+        expect(userinfo.sub).toBeTruthy();
+        for (const r of (await oidcRecords()).records) expect(r.ttlMs, r.key).toBeLessThanOrEqual(deadline - Date.now() + 2_000);
+      } finally {
+        vi.useRealTimers();
+      }
     });
   });
 

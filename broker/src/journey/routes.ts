@@ -224,6 +224,8 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     if (journey.name !== 'complete') throw new InvalidJourneyState(journey.name, 'delivered');
     const rp = rpFor(journey);
     const grant = new provider.Grant({ accountId: identity.internalSubject, clientId: rp.client_id });
+    // The grant ends with the journey (the interaction's expiry), not 90 minutes from now.
+    if (typeof details.exp === 'number') grant.exp = details.exp;
     // The scopes asked for (openid, and those that ask for attributes) are what the citizen approved.
     grant.addOIDCScope(String((details.params as { scope?: string }).scope ?? 'openid'));
     grant.addOIDCClaims(['sub', 'vot', 'vtm', 'txn', 'verified_claims', 'match']);

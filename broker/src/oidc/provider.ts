@@ -39,6 +39,24 @@ export interface ProviderOptions {
   useOnce(key: string, ttlSeconds: number): Promise<boolean>;
   renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
   trustProxy: boolean;
+  /** Where a failed clean-up after a code redemption is reported (the records still go at the journey's deadline). */
+  logger?: { warn(obj: object, msg?: string): void };
+}
+
+/** oidc-provider's clock (epoch seconds). */
+const epochNow = () => Math.floor(Date.now() / 1000);
+
+/**
+ * A record's TTL, never past the journey's deadline. The deadline is the interaction's expiry
+ * (set once, at the service's authorization request, to the journey's TTL) or, once there is
+ * one, the grant's (which is capped at the interaction's when the journey saves it): a record
+ * written late in a journey gets what is left of it, not a fresh 90 minutes.
+ */
+export function untilJourneyDeadline(ctx: KoaContextWithOIDC | undefined, fallback: number): number {
+  const entities = ctx?.oidc?.entities;
+  const ends = [entities?.Interaction?.exp, entities?.Grant?.exp].filter((e): e is number => typeof e === 'number');
+  const left = ends.length ? Math.min(...ends) - epochNow() : fallback;
+  return Math.max(1, Math.min(fallback, left));
 }
 
 export function clientMetadata(policies: Policies, rp: RelyingPartyPolicy): Record<string, unknown> {
@@ -211,19 +229,23 @@ export function createProvider(options: ProviderOptions): Provider {
       },
       policy: basePolicy,
     },
+    // Tokens do not hang on the broker session: it is deleted when the code is redeemed (there is
+    // no single sign-on and no logout at the broker), and the access token lives on for userinfo.
+    expiresWithSession: () => false,
+    // No record outlives the journey's deadline (see untilJourneyDeadline); the Interaction sets it.
     ttl: {
       Interaction: options.journeyTtlSeconds,
-      Session: options.journeyTtlSeconds,
-      Grant: options.journeyTtlSeconds,
-      AuthorizationCode: 60,
-      AccessToken: ACCESS_TOKEN_TTL,
+      Session: (ctx) => untilJourneyDeadline(ctx, options.journeyTtlSeconds),
+      Grant: (ctx) => untilJourneyDeadline(ctx, options.journeyTtlSeconds),
+      AuthorizationCode: (ctx) => untilJourneyDeadline(ctx, 60),
+      AccessToken: (ctx) => untilJourneyDeadline(ctx, ACCESS_TOKEN_TTL),
       IdToken: 600,
     },
     async pairwiseIdentifier(_ctx, accountId, client) {
       const rp = rpOf(client.clientId);
       return pairwiseSubject(options.pairwiseKey, rp.sector_identifier, accountId);
     },
-    async findAccount(_ctx, accountId, token) {
+    async findAccount(ctx, accountId, token) {
       const { grantId, claims: asked, scope } = (token ?? {}) as { grantId?: string; claims?: ClaimsRequest; scope?: string };
       return {
         accountId,
@@ -236,7 +258,7 @@ export function createProvider(options: ProviderOptions): Provider {
             if (!delivered) throw new errors.InvalidGrant('the result of this journey is no longer available');
             const { verified_claims: verified, ...rest } = delivered;
             const where = verifiedClaimsGoTo(asked, scope);
-            if (verified && where.userinfo) await options.keepForUserinfo(grantId, verified, ACCESS_TOKEN_TTL);
+            if (verified && where.userinfo) await options.keepForUserinfo(grantId, verified, untilJourneyDeadline(ctx, ACCESS_TOKEN_TTL));
             return { sub: accountId, ...rest, ...(verified && where.idToken ? { verified_claims: verified } : {}) };
           }
           if (use === 'userinfo' && grantId) {
@@ -263,6 +285,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const provider = new Provider(options.issuer, configuration);
   holdClientsToTheirAuthMethod(provider);
   urlsFromTheIssuer(provider);
+  provider.use(endJourneyAtRedemption(provider, options.logger));
   provider.proxy = options.trustProxy;
   // Only the last X-Forwarded-For address is the one the proxy in front saw (see app.ts).
   provider.maxIpsCount = 1;
@@ -277,4 +300,37 @@ export function createProvider(options: ProviderOptions): Provider {
     }) as typeof provider.createContext;
   }
   return provider;
+}
+
+/**
+ * When a service redeems its code, the journey is over: the citizen's session at the broker and
+ * the code's record are deleted before the token response goes out (the code stays single-use:
+ * a second redemption finds nothing), and the grant is kept only as long as the access token it
+ * backs (the service may call userinfo with it), never past the journey's deadline.
+ */
+function endJourneyAtRedemption(provider: Provider, logger?: ProviderOptions['logger']) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
+    await next();
+    if (ctx.oidc?.route !== 'token' || ctx.status !== 200) return;
+    const { AuthorizationCode: code, Grant: grant } = ctx.oidc.entities;
+    if (!code) return;
+    // The access token just issued lives `expires_in` seconds (oidc-provider keeps no entity of it here).
+    const expiresIn = Number((ctx.body as { expires_in?: unknown } | undefined)?.expires_in);
+    try {
+      const session = code.sessionUid ? await provider.Session.findByUid(code.sessionUid) : undefined;
+      await Promise.all([
+        code.destroy(),
+        session?.destroy(),
+        (async () => {
+          if (!grant) return;
+          if (!(expiresIn > 0)) return grant.destroy();
+          const tokenExp = epochNow() + Math.ceil(expiresIn);
+          grant.exp = Math.min(grant.exp ?? tokenExp, tokenExp);
+          await grant.save();
+        })(),
+      ]);
+    } catch (e) {
+      logger?.warn({ err: { message: (e as Error).message } }, 'could not delete the records of a finished journey: they go at its deadline');
+    }
+  };
 }
