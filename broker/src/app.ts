@@ -152,6 +152,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     idpHealth: () => policies.identityProviders.map((p) => ({ idp: p.id, up: upstream.healthOf(p.id).state === 'closed' })),
     certification: () => policies.identityProviders.map((p) => ({ idp: p.id, daysLeft: daysLeft(p.certification_expires) })),
     serviceKeys: () => policies.relyingParties.filter((r) => r.keys_expire).map((r) => ({ service: r.client_id, daysLeft: daysLeft(r.keys_expire!) })),
+    ...(store.stats ? { storeStats: store.stats.bind(store) } : {}),
   });
   const threshold = (left: number) => (left <= 3 ? 3 : left <= 14 ? 14 : left <= 30 ? 30 : undefined);
   // Warn as certifications approach their end (30, 14 and 3 days), once a day per IdP.

@@ -48,6 +48,8 @@ export interface MetricsOptions {
   logger?: { warn(obj: object, msg?: string): void };
   /** Node process metrics too (default true). */
   processMetrics?: boolean;
+  /** Requests this instance sent to the store so far (Redis stores count them: Store.stats). */
+  storeStats?: () => { roundTrips: number; commands: number };
 }
 
 export const REASONS = ['cancelled', 'no_match', 'level_not_met', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'];
@@ -124,6 +126,28 @@ export function createMetrics(options: MetricsOptions): Metrics {
       for (const k of options.serviceKeys?.() ?? []) this.set({ service: k.service }, k.daysLeft);
     },
   });
+
+  if (options.storeStats) {
+    const storeStats = options.storeStats;
+    new Counter({
+      name: 'broker_store_round_trips_total',
+      help: 'Requests sent to the store and awaited by this instance (a pipeline or MULTI/EXEC counts once)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(storeStats().roundTrips);
+      },
+    });
+    new Counter({
+      name: 'broker_store_commands_total',
+      help: 'Store commands sent by this instance (every command of a pipeline or MULTI/EXEC, MULTI and EXEC included)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(storeStats().commands);
+      },
+    });
+  }
 
   const record = (idp: string, outcome: string) => {
     options.store.increment(bucketKey(dayOf(options.now()), idp, outcome), BUCKET_TTL_SECONDS).catch((e: Error) => options.logger?.warn({ err: e.message }, 'could not count a finished journey'));

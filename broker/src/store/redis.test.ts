@@ -79,6 +79,43 @@ describe('redis store', () => {
     }
   });
 
+  it('counts its round trips (a MULTI once) and its commands as Redis counts them', async () => {
+    const server = await startRedis();
+    const store = createRedisStore({ redisUrl: server.url, keyPrefix: 'count:' });
+    const raw = new Redis(server.url);
+    const calls = async () => {
+      const info = await raw.info('commandstats');
+      return [...info.matchAll(/^cmdstat_([a-z_|]+):calls=(\d+)/gm)].filter((m) => !['info', 'config|resetstat', 'config'].includes(m[1]!)).reduce((n, m) => n + Number(m[2]), 0);
+    };
+    try {
+      await store.ping();
+      await raw.config('RESETSTAT');
+      const before = store.stats!();
+      await store.get('a'); // 1 trip, 1 command
+      await store.getMany(['a', 'b']); // 1, 1
+      await store.set('a', '1', 60); // 1, 1
+      await store.write([{ op: 'set', key: 'b', value: '2', ttlSeconds: 60 }]); // 1, 1 (no MULTI)
+      await store.write([
+        { op: 'set', key: 'c', value: '3', ttlSeconds: 60 },
+        { op: 'sadd', key: 's', member: 'm', ttlSeconds: 60 },
+        { op: 'del', key: 'a' },
+      ]); // 1, MULTI + SET + SADD + 2 PEXPIRE + DEL + EXEC = 7
+      await store.take('b'); // 1, 1
+      await store.increment('n', 60); // 1, 4
+      await store.members('s'); // 1, 1
+      await store.del('c', 's'); // 1, 1
+      await store.setIfAbsent('d', '1', 60); // 1, 1
+      const after = store.stats!();
+      expect(after.roundTrips - before.roundTrips).toBe(10);
+      expect(after.commands - before.commands).toBe(19);
+      expect(await calls()).toBe(19);
+    } finally {
+      raw.disconnect();
+      await store.close();
+      await server.destroy();
+    }
+  });
+
   it('fails requests (does not hang) while Redis is down, and recovers when it is back', async () => {
     const server = await startRedis();
     const store = createRedisStore({ redisUrl: server.url, keyPrefix: 'down:' });

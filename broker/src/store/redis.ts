@@ -201,6 +201,15 @@ function buildStore<C extends Redis | Cluster>(client: C, options: CommonOptions
   client.on('error', report);
   if (cluster) client.on('node error', report);
 
+  // Client-side counts (see Store.stats): one round trip per request sent and awaited.
+  const stats = { roundTrips: 0, commands: 0 };
+  const sent = (commands: number, roundTrips = 1) => {
+    stats.roundTrips += roundTrips;
+    stats.commands += commands;
+  };
+  /** Commands a queued write op sends (see queue). */
+  const commandsOf = (op: WriteOp) => (op.op === 'sadd' ? 3 : 1);
+
   function queue(multi: ChainableCommander, op: WriteOp): void {
     const key = k(op.key);
     switch (op.op) {
@@ -275,17 +284,24 @@ function buildStore<C extends Redis | Cluster>(client: C, options: CommonOptions
   return {
     kind: 'redis',
     client,
+    stats: () => ({ ...stats }),
     async get(key) {
-      return client.get(k(key));
+      const full = k(key);
+      sent(1);
+      return client.get(full);
     },
     async getMany(keys) {
       if (keys.length === 0) return [];
       const full = keys.map(k);
-      if (!cluster) return client.mget(full);
+      if (!cluster) {
+        sent(1);
+        return client.mget(full);
+      }
       // One MGET per slot, in parallel; answers put back in the caller's order.
       const result: (string | null)[] = new Array<string | null>(full.length).fill(null);
       const indexed = full.map((key, i) => ({ key, i }));
       await perGroup(groupBySlot(indexed, (e) => e.key), async (group) => {
+        sent(1);
         const values = await client.mget(group.map((e) => e.key));
         group.forEach((e, j) => (result[e.i] = values[j] ?? null));
       });
@@ -293,23 +309,31 @@ function buildStore<C extends Redis | Cluster>(client: C, options: CommonOptions
     },
     async set(key, value, ttlSeconds) {
       checkOps([{ op: 'set', key, value, ttlSeconds }]);
+      sent(1);
       await client.set(k(key), value, 'PX', ttlMs(ttlSeconds));
     },
     async setIfAbsent(key, value, ttlSeconds) {
       checkOps([{ op: 'set', key, value, ttlSeconds }]);
+      sent(1);
       return (await client.set(k(key), value, 'PX', ttlMs(ttlSeconds), 'NX')) === 'OK';
     },
     async take(key) {
-      return client.getdel(k(key));
+      const full = k(key);
+      sent(1);
+      return client.getdel(full);
     },
     async del(...keys) {
       if (keys.length === 0) return;
       const full = keys.map(k);
       if (!cluster) {
+        sent(1);
         await client.del(...full);
         return;
       }
-      await perGroup(groupBySlot(full, (key) => key), (group) => client.del(...group));
+      await perGroup(groupBySlot(full, (key) => key), (group) => {
+        sent(1);
+        return client.del(...group);
+      });
     },
     async write(ops) {
       checkOps(ops);
@@ -318,6 +342,7 @@ function buildStore<C extends Redis | Cluster>(client: C, options: CommonOptions
       await perGroup(groups, async (group) => {
         // One SET or DEL is atomic on its own: no MULTI/EXEC around it (two commands fewer).
         const only = group.length === 1 ? group[0]! : undefined;
+        sent(only?.op === 'set' || only?.op === 'del' ? 1 : 2 + group.reduce((n, op) => n + commandsOf(op), 0));
         if (only?.op === 'set') return void (await client.set(k(only.key), only.value, 'PX', ttlMs(only.ttlSeconds)));
         if (only?.op === 'del') return void (await client.del(k(only.key)));
         const multi = client.multi();
@@ -326,17 +351,22 @@ function buildStore<C extends Redis | Cluster>(client: C, options: CommonOptions
       }, '; the other slots may have been written');
     },
     async members(key) {
-      return client.smembers(k(key));
+      const full = k(key);
+      sent(1);
+      return client.smembers(full);
     },
     async increment(key, windowSeconds) {
       const ms = ttlMs(windowSeconds, 'windowSeconds');
       const full = k(key);
+      sent(4);
       const [count] = checkExec(await client.multi().incr(full).pexpire(full, ms, 'NX').exec(), 'increment');
       return Number(count);
     },
     async ping() {
       // On a cluster every master must answer: a journey may touch any slot.
-      const answers = await Promise.all((await masters()).map((node) => node.ping()));
+      const nodes = await masters();
+      sent(nodes.length, nodes.length);
+      const answers = await Promise.all(nodes.map((node) => node.ping()));
       const bad = answers.find((a) => a !== 'PONG');
       if (bad !== undefined) throw new StoreError(`redis store: unexpected ping answer ${bad}`);
     },

@@ -32,6 +32,17 @@ export interface Store {
   /** Every key and value held (for the privacy scan in tests and for diagnostics). Values of sets listed as members. Keys without the prefix. */
   dump(): AsyncIterable<{ key: string; value: string }>;
   close(): Promise<void>;
+  /**
+   * Requests sent to the store so far, counted on the client side: `roundTrips` counts a
+   * pipeline or a MULTI/EXEC once; `commands` counts every command in it (MULTI and EXEC too).
+   * Redis stores only (the benchmark and /metrics read it); `dump` is not counted.
+   */
+  stats?(): StoreStats;
+}
+
+export interface StoreStats {
+  roundTrips: number;
+  commands: number;
 }
 
 /** Minimal pino-compatible logger. */
