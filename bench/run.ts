@@ -489,7 +489,7 @@ function summarise(phases: Phase[], flow: FlowName, concurrency: number, round: 
     brokerCpuMsPerJourney: round1(median(brokerCpu), 2),
     baselineCpuMsPerFlow: round1(median(baselineCpu), 2),
     ratio: round1(median(ratios), 3),
-    spread: { brokerCpuMsPerJourney: spread(brokerCpu), baselineCpuMsPerFlow: spread(baselineCpu), ratio: spread(ratios.map((x) => x * 100)).values.map((x) => (x === null ? null : x / 100)) },
+    spread: { brokerCpuMsPerJourney: spread(brokerCpu), baselineCpuMsPerFlow: spread(baselineCpu), ratio: ratios.map((x) => round1(x, 3)) },
     redisCommandsPerJourney: round1(weighted((p) => p.redisCommands)),
     redisRoundTripsPerJourney: round1(weighted((p) => p.redisRoundTrips)),
     redisBytesPerJourney: Math.round(weighted((p) => p.redisBytes)),
