@@ -9,9 +9,11 @@
  * - no metric series carries both a provider and a service.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFederation, type Federation } from '../support/federation.js';
+import { startFederation, DEMO_PASSWORD, type Federation } from '../support/federation.js';
 import { SECOND_SERVICE } from '../support/policies.js';
+import { SoftwareAuthenticator } from '@idbroker/idp-stub/testing';
 import { Citizen } from '../support/citizen.js';
+import { registerPasskeyAtStub, signInAtStub } from '../support/idp-stub-driver.js';
 import { BrowserClient } from '../support/browser-client.js';
 
 const VOTER = 'example-voter-registration';
@@ -83,6 +85,58 @@ describe('no side channel between provider and service', () => {
     expect(all.some((s) => s.labels.service === 'example-council-tax' && /journeys_finished/.test(s.name))).toBe(true);
     // ...never both in one series.
     expect(all.filter((s) => 'idp' in s.labels && 'service' in s.labels).map((s) => s.line)).toEqual([]);
+  });
+
+  it('two services asking for different attributes send identical requests to the provider, apart from state, nonce and PKCE', async () => {
+    const requestAt = async (clientId: string, redirectUri: string, attributes: string[]) => {
+      const citizen = new Citizen(fed);
+      await citizen.start(await fed.service(clientId, redirectUri), { vtr: ['Cl.Cm.P2'], attributes });
+      return citizen.choose('civic-id');
+    };
+    const council = await requestAt('example-council-tax', 'http://localhost:3200/callback', ['given_name', 'family_name', 'birthdate', 'address']);
+    const voter = await requestAt(VOTER, VOTER_CALLBACK, ['given_name']);
+    const shape = (url: URL) => {
+      const params = new URLSearchParams(url.searchParams);
+      for (const p of ['state', 'nonce', 'code_challenge']) {
+        expect(params.get(p), p).toBeTruthy();
+        params.delete(p);
+      }
+      params.sort();
+      return `${url.origin}${url.pathname}?${params}`;
+    };
+    expect(council.searchParams.get('state')).not.toBe(voter.searchParams.get('state'));
+    expect(shape(voter)).toBe(shape(council));
+    // The attributes asked for are the federation's standard set, not either service's list.
+    const claims = JSON.parse(voter.searchParams.get('claims')!) as { id_token: { verified_claims: { claims: Record<string, null> } } };
+    expect(Object.keys(claims.id_token.verified_claims.claims).sort()).toEqual(fed.brokers[0]!.policies.broker.identity_provider_request.attributes.slice().sort());
+  });
+
+  it('the service is given only what it asked for, and consent shows only that', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(VOTER, VOTER_CALLBACK), { vtr: ['Cl.Cm.P2'], attributes: ['given_name'] });
+    await citizen.verifyWith('civic-id', 'margaret');
+    // The provider was asked for more (the standard set); the consent page lists what goes to the service.
+    expect(citizen.html).toContain('Margaret');
+    for (const other of ['Okafor', '1958', 'EX1 2AB']) expect(citizen.html, `consent shows "${other}"`).not.toContain(other);
+    await citizen.consent('approve');
+    const { claims } = await citizen.collect();
+    expect(Object.keys((claims.verified_claims as { claims: Record<string, unknown> }).claims)).toEqual(['given_name']);
+  });
+
+  it('vot is capped to the strongest vector the service asked for that the achieved level meets', async () => {
+    // A passkey at Civic ID reaches Cl.Cm.Cp.P2, which only some providers reach: the service asked for Cl.Cm.P2.
+    const authenticator = new SoftwareAuthenticator();
+    const citizen = new Citizen(fed);
+    await registerPasskeyAtStub(new BrowserClient(), fed.idps['civic-id']!.issuer, { username: 'margaret', password: DEMO_PASSWORD, authenticator });
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2', 'Cl.P1'] });
+    const url = await citizen.choose('civic-id');
+    const back = await signInAtStub(citizen.browser, url, { username: 'margaret', password: DEMO_PASSWORD, secondFactor: 'passkey', authenticator });
+    await citizen.visit(back);
+    await citizen.consent('approve');
+    const { claims } = await citizen.collect();
+    expect(claims.vot).toBe('Cl.Cm.P2');
+    expect((claims.verified_claims as { verification: Record<string, unknown> }).verification).toEqual({ trust_framework: 'uk_diatf', assurance_level: 'medium' });
+    if ('acr' in claims) expect(claims.acr).toBe('Cl.Cm.P2');
   });
 
   it('a journey through each provider leaves the service view and the service-visible metrics byte for byte the same', async () => {

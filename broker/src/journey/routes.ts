@@ -22,7 +22,7 @@ import type { IdentityProviders } from '../upstream/index.js';
 import { UpstreamError } from '../upstream/index.js';
 import type { Views } from '../views/index.js';
 import { resolveLocale } from '../views/index.js';
-import { requestedAttributes, requestedVectors } from '../oidc/requested.js';
+import { cappedVector, requestedAttributes, requestedVectors } from '../oidc/requested.js';
 import { internalSubject, pairwiseSubject } from '../oidc/pairwise.js';
 import type { DeliveredClaims } from '../oidc/provider.js';
 import type { Journeys } from './journeys.js';
@@ -303,7 +303,10 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     if (!choice) return renderPicker(ctx, journey, locale, 'choose_provider');
     const { url, secrets } = await upstream.beginAuthorization(choice.policy.id, {
       requested: journey.requested.map((v) => levels.parseVector(v)),
-      attributes: journey.attributes,
+      // Every provider is asked for the federation's standard set, whatever this service asked for,
+      // so that what a provider is asked cannot tell it which service this is (docs/adr/0004). Only
+      // what the service asked for is kept on the way back.
+      attributes: policies.broker.identity_provider_request.attributes,
       ...(locale !== 'en' || journey.uiLocales ? { uiLocales: locale } : {}),
     });
     const next = await journeys.applyOnly(journey, [{ type: 'idpChosen', idpId: choice.policy.id, upstream: secrets }]);
@@ -330,18 +333,22 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     let event: JourneyEvent;
     try {
       const identity = await upstream.completeAuthorization(journey.idpId, callbackUrl, journey.upstream);
+      // Only what the service asked for (and is permitted: checked at /authorize) is kept; the rest
+      // of the standard set the provider returned goes no further than this request.
       const claims: Record<string, unknown> = {};
       for (const name of journey.attributes) {
         if (identity.verifiedClaims.claims[name] !== undefined) claims[name] = identity.verifiedClaims.claims[name];
       }
-      const achieved = levels.describe(identity.achieved);
+      // The service is told the strongest level it asked for that was met, not what the provider reached.
+      const capped = cappedVector(levels, identity.achieved, journey.requested.map((v) => levels.parseVector(v)));
+      if (!capped) throw new UpstreamError('level_not_met', `reached ${identity.vot}, asked for ${journey.requested.join(' or ')}`);
       event = {
         type: 'idpReturned',
         identity: {
           internalSubject: internalSubject(options.subjectKeys.internal, identity.idpId, identity.subject),
-          vot: identity.vot,
+          vot: levels.format(capped),
           // Only what the service needs to know about the verification: nothing that names the IdP.
-          verification: { trust_framework: 'uk_diatf', assurance_level: achieved.confidence.gpg45 },
+          verification: { trust_framework: 'uk_diatf', assurance_level: levels.describe(capped).confidence.gpg45 },
           claims,
         },
       };

@@ -35,6 +35,22 @@ export function requestedVectors(levels: Levels, rp: RelyingPartyPolicy, params:
 }
 
 /**
+ * The level the service is told it got: the strongest of the vectors it asked for that the achieved
+ * level meets, never the achieved level itself. A level only some providers reach (a passkey,
+ * a higher identity confidence than asked for) would otherwise tell the service which provider
+ * was used. "Strongest": not below any other requested vector the achieved level also meets;
+ * between vectors that cannot be compared, the higher identity confidence, then authentication.
+ * Undefined when the achieved level meets none of them.
+ */
+export function cappedVector(levels: Levels, achieved: Vector, requested: readonly Vector[]): Vector | undefined {
+  const met = requested.filter((r) => levels.satisfies(achieved, r));
+  const rank = (v: Vector) => [levels.confidenceRank(v.confidence), levels.authenticationRank(v.authentication)] as const;
+  return met
+    .filter((v) => !met.some((o) => o !== v && levels.satisfies(o, v) && !levels.satisfies(v, o)))
+    .sort((a, b) => rank(b)[0] - rank(a)[0] || rank(b)[1] - rank(a)[1])[0];
+}
+
+/**
  * What each standard scope asks for (OpenID Connect Core 5.4). The broker releases them, as
  * everything else, verified and inside verified_claims, never as plain top-level claims.
  */

@@ -66,6 +66,10 @@ export interface Offer {
 
 export interface AuthorizationRequest {
   requested: readonly Vector[];
+  /**
+   * The attributes to ask the provider for. The journey passes the federation's standard set
+   * (broker.yaml identity_provider_request), never a service's own list.
+   */
   attributes: readonly AttributeName[];
   uiLocales?: string;
 }
