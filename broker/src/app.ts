@@ -20,6 +20,7 @@ import { createViews, resolveLocale, type Views } from './views/index.js';
 import { createProvider, type DeliveredClaims } from './oidc/provider.js';
 import { Journeys } from './journey/journeys.js';
 import { journeyRoutes } from './journey/routes.js';
+import { createConsentReceipts } from './journey/consent-receipt.js';
 import { InvalidJourneyState } from './journey/transitions.js';
 import { createMatcher } from './matching/index.js';
 import { PublicError } from './errors.js';
@@ -317,6 +318,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     secureCookies,
     idpIssuer: (id) => config.idpIssuerOverrides[id] ?? policies.identityProvider(id)?.issuer ?? config.issuer,
     support: support.journeySupport,
+    receipts: createConsentReceipts({ issuer: config.issuer, signingKeys: config.signingKeys }),
   });
   app.use(journey.routes());
   app.use(journey.allowedMethods());

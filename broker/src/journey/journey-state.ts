@@ -46,6 +46,8 @@ interface Common {
   csrf: string;
   /** IdPs already tried in this journey (the picker can suggest others). */
   tried: string[];
+  /** The citizen asked for a consent receipt (shown once the result is ready for the service). */
+  receipt?: true;
 }
 
 export interface ChoosingProvider extends Common {

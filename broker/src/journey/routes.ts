@@ -12,7 +12,7 @@
  *   POST /journey/:uid/another         choose another provider
  *   POST /journey/:uid/return          give up and go back to the service (with an OIDC error)
  */
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
@@ -32,6 +32,7 @@ import type { JourneyEvent } from './events.js';
 import { formatAttribute } from './present.js';
 import type { Matcher } from '../matching/index.js';
 import { PublicError } from '../errors.js';
+import type { ConsentReceipts } from './consent-receipt.js';
 
 export interface JourneyRoutesOptions {
   issuer: string;
@@ -50,6 +51,8 @@ export interface JourneyRoutesOptions {
   idpIssuer(idpId: string): string;
   /** Support cases (the "get help" way forward). Without it, failure pages offer no help form. */
   support?: JourneySupport;
+  /** Signed consent receipts the citizen can keep. Without it, the consent page offers none. */
+  receipts?: ConsentReceipts;
 }
 
 /** What the journey needs from support: open a case for a failed journey. */
@@ -68,6 +71,8 @@ export interface JourneySupport {
 }
 
 const REMEMBER_COOKIE = 'idb_provider';
+/** CSRF token (double submit) of the consent receipt download form. */
+const RECEIPT_CSRF_COOKIE = 'idb_receipt_csrf';
 // HMRC's format (prefixes QQ are the published example, used by the demo identities).
 const NI_NUMBER = /^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-TW-Z][A-CEGHJ-NP-TW-Z]\d{6}[A-D]$/;
 
@@ -249,8 +254,59 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
       { login: { accountId: identity.internalSubject, acr: identity.vot, remember: false }, consent: { grantId } },
       { mergeWithLastSubmission: false },
     );
+    if (journey.receipt && options.receipts) return showReceipt(ctx, journey, delivered, redirectTo);
     ctx.redirect(redirectTo);
   }
+
+  /**
+   * The citizen asked for a consent receipt: sign it, and show it with buttons to save it and a
+   * way on to the service. The broker keeps no copy: the receipt lives in this page (and in the
+   * citizen's download) only.
+   */
+  async function showReceipt(ctx: Koa.Context, journey: JourneyState, delivered: DeliveredClaims, continueHref: string) {
+    const rp = rpFor(journey);
+    const released = Object.keys(delivered.verified_claims?.claims ?? {});
+    const { jws, receipt } = await options.receipts!.sign({
+      journeyRef: journey.ref,
+      consentTime: new Date(),
+      service: { id: rp.client_id, name: rp.display_name, organisation: rp.organisation },
+      attributes: released,
+      level: delivered.vot,
+    });
+    const csrfToken = randomBytes(24).toString('base64url');
+    ctx.cookies.set(RECEIPT_CSRF_COOKIE, csrfToken, { httpOnly: true, sameSite: 'strict', secure: options.secureCookies, path: '/consent-receipt', overwrite: true });
+    renderFor(ctx, journey, 'consent-receipt',
+      { service: { name: rp.display_name, organisation: rp.organisation }, attributes: released, level: receipt.level, journeyRef: journey.ref, receiptId: receipt.jti, jws, formAction: '/consent-receipt', csrfToken, continueHref },
+      { locale: resolveLocale(ctx, journey.uiLocales) },
+    );
+  }
+
+  // Save a consent receipt: the page posts back the receipt it was given; the broker checks its
+  // own signature and returns it as a file (.jwt, or .json with the decoded fields beside it).
+  router.post('/consent-receipt', forms, async (ctx) => {
+    if (!options.receipts) throw new PublicError(404, 'not_found', 'consent receipts are not enabled');
+    const body = ctx.request.body as Record<string, string | undefined>;
+    const expected = ctx.cookies.get(RECEIPT_CSRF_COOKIE) ?? '';
+    const given = Buffer.from(String(body.csrf ?? ''));
+    if (!expected || given.length !== Buffer.byteLength(expected) || !timingSafeEqual(given, Buffer.from(expected))) throw new PublicError(403, 'bad_request', 'consent receipt download without CSRF token');
+    let receipt;
+    try {
+      receipt = await options.receipts.verify(String(body.receipt ?? ''));
+    } catch {
+      throw new PublicError(400, 'bad_request', 'not a consent receipt signed by this broker');
+    }
+    const name = `consent-receipt-${receipt.journey_reference}`;
+    ctx.set('Cache-Control', 'no-store');
+    if (body.format === 'json') {
+      ctx.type = 'application/json';
+      ctx.attachment(`${name}.json`);
+      ctx.body = `${JSON.stringify({ receipt, jws: body.receipt, verify: { jwks_uri: new URL('/jwks', options.issuer).href, alg: 'ES256', typ: 'consent-receipt+jwt' } }, null, 2)}\n`;
+    } else {
+      ctx.type = 'application/jwt';
+      ctx.attachment(`${name}.jwt`);
+      ctx.body = String(body.receipt);
+    }
+  });
 
   /** Ask the service to match, and follow Verify's order: match, one extra detail, create, or no match. */
   async function runMatching(ctx: Koa.Context, details: Awaited<ReturnType<Provider['interactionDetails']>>, state: Matching) {
@@ -375,6 +431,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
           .map((a: AttributeName) => ({ name: a, value: formatAttribute(a, journey.identity.claims[a]) })),
         formAction: path(journey, 'consent'),
         csrfToken: journey.csrf,
+        offerReceipt: options.receipts !== undefined,
       },
       { locale },
     );
@@ -389,9 +446,10 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
       const next = await journeys.apply(journey, [{ type: 'consentRefused' }]);
       return ctx.redirect(pageOf(next));
     }
-    const matching = await journeys.applyOnly(journey, [{ type: 'consentGiven' }]);
-    if (matching.name !== 'matching') throw new InvalidJourneyState(matching.name, 'consentGiven');
-    await runMatching(ctx, details, matching);
+    const given = await journeys.applyOnly(journey, [{ type: 'consentGiven' }]);
+    if (given.name !== 'matching') throw new InvalidJourneyState(given.name, 'consentGiven');
+    const wantsReceipt = (ctx.request.body as Record<string, string | undefined>).receipt === 'yes' && options.receipts !== undefined;
+    await runMatching(ctx, details, wantsReceipt ? { ...given, receipt: true } : given);
   });
 
   router.get('/journey/:uid/extra', async (ctx) => {

@@ -18,8 +18,8 @@ const fail = (state: JourneyState, reason: FailureReason): Failed => {
 };
 
 function pickCommon(s: JourneyState) {
-  const { uid, ref, clientId, requested, attributes, uiLocales, createdAt, expiresAt, csrf, tried } = s;
-  return { uid, ref, clientId, requested, attributes, ...(uiLocales ? { uiLocales } : {}), createdAt, expiresAt, csrf, tried };
+  const { uid, ref, clientId, requested, attributes, uiLocales, createdAt, expiresAt, csrf, tried, receipt } = s;
+  return { uid, ref, clientId, requested, attributes, ...(uiLocales ? { uiLocales } : {}), createdAt, expiresAt, csrf, tried, ...(receipt ? { receipt } : {}) };
 }
 
 export const transitions = {

@@ -25,6 +25,22 @@ export interface PageModels {
     attributes: Array<{ name: string; value: string }>;
     formAction: string;
     csrfToken?: string;
+    /** Offer a signed consent receipt (a checkbox on the form). */
+    offerReceipt?: boolean;
+  };
+  /** After consent, when the citizen asked for a receipt: save it, then continue to the service. */
+  'consent-receipt': {
+    service: { name: string; organisation: string };
+    /** Attribute names shared (no values). */
+    attributes: string[];
+    level: string;
+    journeyRef: string;
+    receiptId: string;
+    /** The signed receipt (compact JWS), posted back to be saved as a file. */
+    jws: string;
+    formAction: string;
+    csrfToken: string;
+    continueHref: string;
   };
   'extra-attribute': {
     service: { name: string };
