@@ -63,7 +63,7 @@ describe('privacy with a wallet (Redis store)', () => {
     for await (const e of fed.brokers[0]!.store.dump()) after.push(e);
     for (const { key, value } of after) {
       expect(key).not.toContain(state);
-      expect(key).not.toMatch(/^(.*:)?(journey|wallet-request|delivery):/);
+      for (const kind of ["journey:{", "wallet-request:{", "delivery:{"]) expect(key).not.toContain(kind);
       for (const piece of pieces) expect(value).not.toContain(piece);
       for (const v of MARGARET) expect(value).not.toContain(v);
     }
@@ -79,8 +79,8 @@ describe('privacy with a wallet (Redis store)', () => {
       const { sameDevice } = await chooseWallet(citizen);
       const jar = await (await fetch(sameDevice.searchParams.get('request_uri')!)).text();
       const payload = decodeJwt(jar) as Record<string, any>;
-      const { nonce, state, response_uri, client_metadata, iat, exp, ...rest } = payload;
-      expect([nonce, state, response_uri, iat, exp].every((v) => v !== undefined)).toBe(true);
+      const { nonce, state, response_uri, client_metadata, iat, exp, aud, ...rest } = payload;
+      expect([nonce, state, response_uri, iat, exp, aud].every((v) => v !== undefined)).toBe(true);
       return { rest, keys: Object.keys(client_metadata), url: sameDevice.origin + sameDevice.pathname, clientId: sameDevice.searchParams.get('client_id') };
     };
     const a = await requestOf('example-council-tax', 'http://localhost:3200/callback');
