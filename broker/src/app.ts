@@ -28,9 +28,6 @@ import { createMetrics, type Metrics } from './metrics/index.js';
 import { publishRow } from './metrics/performance.js';
 import { createSupport, type Support } from './support/index.js';
 import { certificationExpired } from './upstream/index.js';
-import { WalletVerifier } from './wallet/verifier.js';
-import { walletJourney } from './wallet/routes.js';
-import { returnedIdentity } from './journey/returned.js';
 
 export interface BrokerDependencies {
   /** The clock (epoch ms): journey expiry, certification expiry, token times. */
@@ -220,7 +217,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
             : new PublicError(500, 'server_error', e.message);
       const level = publicError.status >= 500 ? 'error' : 'warn';
       logger[level]({ errorId, status: publicError.status, detail: publicError.detail, name: e.name, ...(publicError.status >= 500 ? { stack: e.stack } : {}) }, 'request failed');
-      views.render(ctx, 'error', { status: publicError.status, errorId, title: publicError.title }, { status: publicError.status, locale: resolveLocale(ctx) });
+      views.render(ctx, 'error', { status: publicError.status, errorId, title: publicError.title, ...(publicError.ended ? { ended: publicError.ended } : {}) }, { status: publicError.status, locale: resolveLocale(ctx) });
     }
   });
 
@@ -308,24 +305,6 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
   app.use(support.router.routes());
   const stopPurge = support.startPurgeJob();
 
-  const wallets = walletJourney({
-    issuer: config.issuer,
-    provider,
-    policies,
-    verifier: new WalletVerifier({ policies, brokerIssuer: config.issuer, now: () => new Date(now()), logger, allowInsecureUrls: config.allowInsecureIdps }),
-    journeys,
-    views,
-    store,
-    toReturned: (identity, journey) =>
-      returnedIdentity(
-        { providerId: identity.walletId, subject: identity.subject, achieved: identity.achieved, claims: identity.verifiedClaims.claims },
-        journey,
-        policies.levels,
-        deriveKey(config.secret, 'internal-subject'),
-      ),
-  });
-  app.use(wallets.router.routes());
-
   const journey = journeyRoutes({
     issuer: config.issuer,
     provider,
@@ -340,14 +319,15 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     idpIssuer: (id) => config.idpIssuerOverrides[id] ?? policies.identityProvider(id)?.issuer ?? config.issuer,
     support: support.journeySupport,
     receipts: createConsentReceipts({ issuer: config.issuer, signingKeys: config.signingKeys }),
-    wallets,
   });
   app.use(journey.routes());
   app.use(journey.allowedMethods());
 
-  // Everything else is the OpenID Provider's (discovery, authorize, PAR, token, JWKS, userinfo).
+  // Everything else is the OpenID Provider's (discovery, authorize, PAR, token, JWKS, userinfo);
+  // any other path is a page a person may have typed: a proper "page not found", not a bare one.
   const oidc = provider.callback();
   app.use(async (ctx) => {
+    if (!OIDC_PATHS.test(ctx.path)) throw new PublicError(404, 'not_found', `no page at ${ctx.path}`);
     ctx.respond = false;
     const open = OPEN_TO_BROWSERS[ctx.path];
     if (open) {
@@ -420,6 +400,9 @@ function withoutCors(res: ServerResponse): void {
   res.setHeader = ((name: string, value: number | string | readonly string[]) =>
     name.toLowerCase().startsWith('access-control-') ? res : setHeader(name, value)) as typeof res.setHeader;
 }
+
+/** oidc-provider's own endpoints (its default routes), passed to it untouched. */
+const OIDC_PATHS = /^\/(\.well-known\/|auth(\/|$)|token(\/|$)|me$|jwks$|request$|session\/end|reg(\/|$)|device(\/|$)|backchannel$)/;
 
 /**
  * Make every cookie set through `cookies` Secure, including when the hop from a TLS-terminating

@@ -5,6 +5,8 @@ export { Levels, LevelError } from './levels.js';
 export type { Vector } from './levels.js';
 export { attributeNameSchema, extraAttributeSchema } from './schema.js';
 export { readPemCertificates } from './loader.js';
+export { providerText, serviceText, levelName } from './localised.js';
+export type { PolicyLocale, ProviderText, ServiceText } from './localised.js';
 export type {
   AttributeName,
   AuthenticationLevel,

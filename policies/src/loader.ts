@@ -55,6 +55,11 @@ export interface Policies {
   readonly walletProviders: readonly WalletProviderPolicy[];
   /** Problems that do not stop the broker (e.g. an expired certification: that IdP is not offered). */
   readonly warnings: readonly PolicyIssue[];
+  /**
+   * Text a citizen reads that has no Welsh (`cy:`) beside it. The broker starts and shows the
+   * English there; `npm run policies:check` fails until it is written.
+   */
+  readonly missingWelsh: readonly PolicyIssue[];
   identityProvider(id: string): IdentityProviderPolicy | undefined;
   walletProvider(id: string): WalletProviderPolicy | undefined;
   /** A file in the policies folder (relative path), as text. */
@@ -79,6 +84,7 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
   const now = options.now ?? new Date();
   const issues: PolicyIssue[] = [];
   const warnings: PolicyIssue[] = [];
+  const missingWelsh: PolicyIssue[] = [];
   const rel = (path: string) => relative(root, path) || path;
 
   function readYaml<S extends z.ZodType>(path: string, schema: S): z.infer<S> | undefined {
@@ -134,6 +140,7 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
       list.forEach((l, i) => {
         if (seen.has(l.id)) issues.push({ file: 'levels.yaml', field: `${kind}.${i}.id`, message: `"${l.id}" is defined twice` });
         seen.add(l.id);
+        if (!l.cy) missingWelsh.push({ file: 'levels.yaml', field: `${kind}.${i}.cy.name`, message: `no Welsh name for "${l.name}"` });
       });
     }
     levelsFile.rules.forEach((rule, i) => {
@@ -186,6 +193,7 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
       if (idpIds.has(wallet.id)) issues.push({ file, field: 'id', message: `"${wallet.id}" is also the id in ${idpIds.get(wallet.id)}` });
       idpIds.set(wallet.id, file);
       checkWallet(file, wallet);
+      checkProviderWelsh(file, wallet);
       walletProviders.push(wallet);
       continue;
     }
@@ -211,6 +219,7 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
     } catch (e) {
       issues.push({ file, field: 'broker_client.private_key', message: `cannot be read: ${(e as Error).message}` });
     }
+    checkProviderWelsh(file, idp);
     identityProviders.push(idp);
   }
   if (identityProviders.length === 0 && !issues.some((i) => i.file.startsWith('identity-providers')))
@@ -262,6 +271,16 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
       warnings.push({ file, field: 'certification.last_surveillance_audit', message: `the yearly surveillance audit is overdue (last on ${c.last_surveillance_audit})` });
     if (c.register.status === 'withdrawn')
       warnings.push({ file, field: 'certification.register.status', message: 'withdrawn from the register: this provider will not be offered' });
+  }
+
+  function checkProviderWelsh(file: string, p: IdentityProviderPolicy | WalletProviderPolicy): void {
+    if (!p.cy) {
+      missingWelsh.push({ file, field: 'cy', message: 'no Welsh text (cy.what_you_will_need, and cy.description when there is a description)' });
+      return;
+    }
+    if (p.description && !p.cy.description) missingWelsh.push({ file, field: 'cy.description', message: 'no Welsh for the description' });
+    if (p.cy.what_you_will_need.length !== p.what_you_will_need.length)
+      issues.push({ file, field: 'cy.what_you_will_need', message: `must list the same ${p.what_you_will_need.length} things as what_you_will_need, in Welsh` });
   }
 
   function checkWallet(file: string, wallet: WalletProviderPolicy): void {
@@ -359,6 +378,7 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
         issues.push({ file, field: 'client_secret', message: `cannot be read: ${(e as Error).message}` });
       }
     }
+    if (!rp.cy) missingWelsh.push({ file, field: 'cy', message: 'no Welsh text (cy.display_name, cy.organisation and cy.other_ways)' });
     relyingParties.push(rp);
   }
 
@@ -375,6 +395,7 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
     relyingParties,
     walletProviders,
     warnings,
+    missingWelsh,
     identityProvider: (id) => idpById.get(id),
     walletProvider: (id) => walletById.get(id),
     readFile: (path) => readFileSync(resolve(root, path), 'utf8'),

@@ -26,6 +26,18 @@ export const gpg45ProfileSchema = z.strictObject({
 
 export const profileNameSchema = z.string().regex(/^[A-Z][0-9][A-Z]$/, 'must be a GPG 45 profile name such as M1B');
 
+/**
+ * Welsh display text (`cy:`) beside the English. Optional to the loader, so a broker still starts
+ * (showing English) when a new policy lacks it, but `policies:check` fails: every text a citizen
+ * reads must exist in Welsh too (the Welsh Language Standards).
+ */
+const welshName = z.strictObject({ name: z.string().min(1) });
+const welshProvider = z.strictObject({
+  display_name: z.string().min(1).optional(),
+  description: z.string().min(1).optional(),
+  what_you_will_need: z.array(z.string().min(1)).min(1),
+});
+
 export const confidenceLevelSchema = z.strictObject({
   id: z.string().regex(/^P[0-9]$/, 'must be P followed by one digit, e.g. P2'),
   name: z.string().min(1),
@@ -33,6 +45,7 @@ export const confidenceLevelSchema = z.strictObject({
   floors: z.strictObject({ eidas: floorsEidas, nist_ial: z.enum(['IAL1', 'IAL2', 'IAL3']) }),
   /** The GPG 45 profiles that reach this level (none for P0). */
   profiles: z.record(profileNameSchema, gpg45ProfileSchema).default({}),
+  cy: welshName.optional(),
 });
 
 /** RFC 8176 authentication method reference values. */
@@ -48,6 +61,7 @@ export const authenticationLevelSchema = z.strictObject({
     requirement: z.string().min(1),
     amr: z.array(z.array(amrValueSchema).min(1)).min(1),
   }),
+  cy: welshName.optional(),
 });
 
 /**
@@ -107,6 +121,8 @@ export const identityProviderSchema = z.strictObject({
   certification: certificationSchema,
   status: z.enum(['enabled', 'suspended']),
   what_you_will_need: z.array(z.string().min(1)).min(1),
+  /** The same text in Welsh. */
+  cy: welshProvider.optional(),
   broker_client: z.strictObject({
     client_id: z.string().min(1),
     private_key: secretRefSchema,
@@ -156,6 +172,8 @@ export const walletProviderSchema = z.strictObject({
   certification_expires: date,
   status: z.enum(['enabled', 'suspended']),
   what_you_will_need: z.array(z.string().min(1)).min(1),
+  /** The same text in Welsh. */
+  cy: welshProvider.optional(),
   credential_issuers: z.array(credentialIssuerSchema).min(1),
   /** The broker's verifier identity towards this wallet (x509_hash client identifier, HAIP). */
   broker_verifier: z.strictObject({
@@ -204,6 +222,14 @@ export const relyingPartySchema = z
       })
       .optional(),
     other_ways: z.array(z.strictObject({ text: z.string().min(1), href: httpUrl.optional() })).min(1),
+    /** The same text in Welsh: the service's names and its other ways, one for one (same order). */
+    cy: z
+      .strictObject({
+        display_name: z.string().min(1),
+        organisation: z.string().min(1),
+        other_ways: z.array(z.strictObject({ text: z.string().min(1), href: httpUrl.optional() })).min(1),
+      })
+      .optional(),
   })
   .superRefine((rp, ctx) => {
     const keySources = [rp.jwks, rp.jwks_file, rp.jwks_uri].filter((k) => k !== undefined).length;
@@ -219,6 +245,9 @@ export const relyingPartySchema = z
     }
     if (rp.token_endpoint_auth_method !== 'private_key_jwt' && !rp.client_secret) {
       ctx.addIssue({ code: 'custom', path: ['client_secret'], message: `${rp.token_endpoint_auth_method} needs client_secret` });
+    }
+    if (rp.cy && rp.cy.other_ways.length !== rp.other_ways.length) {
+      ctx.addIssue({ code: 'custom', path: ['cy', 'other_ways'], message: `must list the same ${rp.other_ways.length} ways as other_ways, in Welsh` });
     }
     if (rp.matching && keySources === 0) {
       ctx.addIssue({

@@ -110,16 +110,22 @@ describe('ways forward in Chromium', () => {
       await page.click('#extra-form button:has-text("Continue")');
       await page.waitForURL(/\/failure$/);
       await check(page, 'failure-no-match');
+      // Another provider would return the same person: not offered for the service's records.
+      expect(await page.locator('#another-form').count()).toBe(0);
+      const journeyRef = (await page.textContent('.govuk-inset-text strong'))!.trim();
       await page.click('#help-form button');
       await page.waitForLoadState();
       await check(page, 'case-create');
       await page.fill('#description', 'I moved house last year');
       await page.click('#help-form button');
       await page.waitForURL(/\/failure$/);
+      // The case is the news now (its own heading), and its reference is the one already shown.
+      expect(await page.textContent('h1')).toContain('Your case has been opened');
       const ref = (await page.textContent('.govuk-panel strong'))!.trim();
       expect(ref).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]$/);
+      expect(journeyRef).toBe(ref);
       await check(page, 'failure-with-case');
-      await page.click('a:has-text("check your case")');
+      await page.click('a:has-text("Check the progress of your case")');
       await page.waitForURL(/\/support\/case$/);
       await check(page, 'case-lookup');
       await page.fill('#reference', ref);

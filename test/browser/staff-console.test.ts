@@ -18,8 +18,7 @@ describe('the staff console in Chromium', () => {
     browser = await launchChromium();
     const citizen = new Citizen(fed);
     await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
-    await citizen.verifyWith('civic-id', 'priya');
-    await citizen.consent('cancel');
+    await citizen.failAtLevel('civic-id', 'priya');
     await citizen.press('help');
     await citizen.press('help', { step: 'open', description: 'Stuck at the last step' });
     ref = citizen.html.match(/Your case reference is <strong>([0-9A-Z-]+)<\/strong>/)![1]!;

@@ -131,7 +131,9 @@ describe('ways forward', () => {
       expect(key).not.toContain(uid);
       expect(key).not.toMatch(/^delivery:/);
     }
-    expect(await citizen.visit(failurePage)).toMatchObject({ kind: 'page', status: 400 });
+    // Back into it: closed, and it says truthfully how it ended (from this browser's own cookie).
+    expect(await citizen.visit(failurePage)).toMatchObject({ kind: 'page', status: 200 });
+    expect(visibleText(citizen.html)).toContain('You went back to Pay your council tax (Example Borough Council). Nothing about you was shared.');
 
     // The audit trail: every transition, the outcome named, nothing about the person.
     const events = await fed.brokers[0]!.audit.list({ journey: ref! });

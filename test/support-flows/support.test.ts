@@ -35,12 +35,11 @@ describe('support and disputes', () => {
     await redis?.destroy();
   });
 
-  /** A citizen who refuses consent, asks for help and opens a case. */
+  /** A citizen whose identity could not be checked thoroughly enough asks for help and opens a case. */
   async function citizenOpensCase(contact = CONTACT) {
     const citizen = new Citizen(fed);
     await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
-    await citizen.verifyWith('civic-id', 'margaret');
-    await citizen.consent('cancel');
+    await citizen.failAtLevel('civic-id', 'margaret');
     expect(citizen.html).toContain('Get help with this');
     await citizen.press('help');
     expect(citizen.html).toContain('Open a case');
@@ -78,7 +77,9 @@ describe('support and disputes', () => {
     const back = await citizen.press('return');
     const url = (back as { url: URL }).url;
     expect(url.searchParams.get('case_ref')).toBe(ref);
-    expect(url.searchParams.get('error_reason')).toBe('cancelled');
+    expect(url.searchParams.get('error_reason')).toBe('level_not_met');
+    // One reference: the case took the journey's, which the service also has as txn.
+    expect(url.searchParams.get('txn')).toBe(ref);
     const found = await lookUp(ref.toLowerCase().replace(/-/g, ' '));
     expect(found.status).toBe(200);
     expect(found.html).toContain(`Case ${ref}`);
@@ -288,8 +289,7 @@ describe('support and disputes', () => {
     expect((await late.enrol((await broker.support.staff.invite('Late Starter', 'agent')).url)).status).toBe(303);
     const citizen = new Citizen(fed); // a citizen about to open a case when the outage starts
     await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
-    await citizen.verifyWith('civic-id', 'margaret');
-    await citizen.consent('cancel');
+    await citizen.failAtLevel('civic-id', 'margaret');
     await citizen.press('help');
     const before = await broker.support.cases.find(ref);
     const casesBefore = (await raw.keys('*case:{*')).length;

@@ -121,6 +121,22 @@ export class Citizen {
     return this.signIn(url, { username, ...(secondFactor ? { secondFactor } : {}) });
   }
 
+  /**
+   * Choose a provider and sign in there, while it reaches one level less than asked: the journey
+   * ends on the "could not check thoroughly enough" failure page, which offers help (a case).
+   */
+  async failAtLevel(idpId: string, username: string): Promise<Landing> {
+    const stub = this.fed.idps[idpId];
+    if (!stub) throw new Error(`no IdP stub ${idpId} in this federation`);
+    const before = stub.switches;
+    stub.switches = { ...before, fail: 'lower-level' };
+    try {
+      return await this.verifyWith(idpId, username);
+    } finally {
+      stub.switches = before;
+    }
+  }
+
   async consent(decision: 'approve' | 'cancel'): Promise<Landing> {
     const base = (this.current as { url: string }).url;
     return this.landAfter(await this.submit('consent', { decision }), base);

@@ -17,15 +17,13 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
 import { errors, type default as Provider } from 'oidc-provider';
-import type { AttributeName, Policies, RelyingPartyPolicy } from '@idbroker/policies';
+import { levelName, providerText, serviceText, type AttributeName, type Policies, type RelyingPartyPolicy } from '@idbroker/policies';
 import type { IdentityProviders } from '../upstream/index.js';
 import { UpstreamError } from '../upstream/index.js';
 import type { Views } from '../views/index.js';
 import { resolveLocale } from '../views/index.js';
-import { requestedAttributes, requestedVectors } from '../oidc/requested.js';
-import { pairwiseSubject } from '../oidc/pairwise.js';
-import { returnedIdentity } from './returned.js';
-import type { WalletJourney } from '../wallet/routes.js';
+import { cappedVector, requestedAttributes, requestedVectors } from '../oidc/requested.js';
+import { internalSubject, pairwiseSubject } from '../oidc/pairwise.js';
 import type { DeliveredClaims } from '../oidc/provider.js';
 import type { Journeys } from './journeys.js';
 import type { FailureReason, JourneyState, Matching, ReturnedIdentity } from './journey-state.js';
@@ -55,8 +53,6 @@ export interface JourneyRoutesOptions {
   support?: JourneySupport;
   /** Signed consent receipts the citizen can keep. Without it, the consent page offers none. */
   receipts?: ConsentReceipts;
-  /** Certified wallets (OpenID4VP): offered in the picker beside the IdPs. */
-  wallets?: WalletJourney;
 }
 
 /** What the journey needs from support: open a case for a failed journey. */
@@ -77,6 +73,8 @@ export interface JourneySupport {
 const REMEMBER_COOKIE = 'idb_provider';
 /** CSRF token (double submit) of the consent receipt download form. */
 const RECEIPT_CSRF_COOKIE = 'idb_receipt_csrf';
+const CURRENT_COOKIE = 'idb_journey';
+const ENDED_COOKIE = 'idb_ended';
 // HMRC's format (prefixes QQ are the published example, used by the demo identities).
 const NI_NUMBER = /^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-TW-Z][A-CEGHJ-NP-TW-Z]\d{6}[A-D]$/;
 
@@ -130,13 +128,13 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     } catch (e) {
       // No cookie, or an interaction that has ended: the citizen's session is over. Anything
       // else (the store is down) is our fault and fails closed as a server error.
-      if (e instanceof errors.SessionNotFound) throw new PublicError(400, 'session_expired', 'no interaction session for this request');
+      if (e instanceof errors.SessionNotFound) await throwEnded(ctx, String(ctx.params.uid), 'no interaction session for this request');
       throw e;
     }
-    if (details.uid !== ctx.params.uid) throw new PublicError(400, 'session_expired', 'interaction does not match the URL');
+    if (details.uid !== ctx.params.uid) await throwEnded(ctx, String(ctx.params.uid), 'interaction does not match the URL');
     let journey = await journeys.load(details.uid);
     if (!journey) {
-      if (!start) throw new PublicError(400, 'session_expired', 'no journey for this interaction');
+      if (!start) await throwEnded(ctx, details.uid, 'no journey for this interaction');
       const params = details.params as Record<string, string | undefined>;
       const rp = policies.relyingParty(String(params.client_id));
       if (!rp) throw new PublicError(400, 'bad_request', 'unknown client');
@@ -151,6 +149,37 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
       });
     }
     return { details, journey, locale: resolveLocale(ctx, journey.uiLocales) };
+  }
+
+  /**
+   * Back, refresh or an old tab on a journey that is over: say truthfully how it ended (shared with
+   * the service, or gone back to it) with a link to the service, or else that the session ended.
+   */
+  async function throwEnded(ctx: Koa.Context, uid: string, detail: string): Promise<never> {
+    const [outcome, clientId] = (ctx.cookies.get(ENDED_COOKIE) ?? '').split(':');
+    const ended = (outcome === 'shared' || outcome === 'returned') && clientId ? { outcome, clientId } as const : undefined;
+    const rp = ended ? policies.relyingParty(ended.clientId) : undefined;
+    if (!ended || !rp || ctx.params.uid !== uid) throw new PublicError(400, 'session_expired', detail);
+    throw new PublicError(200, 'journey_ended', `${detail} (the journey has ended: ${ended.outcome})`, {
+      outcome: ended.outcome,
+      service: serviceText(rp, resolveLocale(ctx)).name,
+      serviceHref: `${originOf(rp.redirect_uris[0]!)}/`,
+    });
+  }
+
+  /**
+   * How the journey ended, kept by the citizen's browser (not by the broker), for that journey's
+   * pages only and no longer than a journey lives: the service's id and the outcome, nothing else.
+   */
+  function rememberEnded(ctx: Koa.Context, journey: JourneyState, outcome: 'shared' | 'returned'): void {
+    ctx.cookies.set(ENDED_COOKIE, `${outcome}:${journey.clientId}`, {
+      path: path(journey),
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: options.secureCookies,
+      maxAge: policies.broker.journey.ttl_minutes * 60 * 1000,
+      overwrite: true,
+    });
   }
 
   function checkCsrf(ctx: Koa.Context, journey: JourneyState): void {
@@ -181,9 +210,8 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
 
   function offered(journey: JourneyState) {
     const requested = journey.requested.map((v) => levels.parseVector(v));
-    return [...upstream.offer(requested), ...(options.wallets?.verifier.offer(requested) ?? [])].filter((o) => o.offered);
+    return upstream.offer(requested).filter((o) => o.offered);
   }
-  const providerName = (id: string) => (policies.identityProvider(id) ?? policies.walletProvider(id))?.display_name;
 
   function renderPicker(ctx: Koa.Context, journey: JourneyState, locale: 'en' | 'cy', error?: 'choose_provider') {
     const rp = rpFor(journey);
@@ -192,16 +220,19 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const remembered = ctx.cookies.get(REMEMBER_COOKIE);
     renderFor(ctx, journey, 'picker',
       {
-        service: { name: rp.display_name },
-        level: { summary: journey.requested.join(' or '), confidenceName: levels.describe(lowest).confidence.name },
-        providers: list.map((o) => ({
-          id: o.policy.id,
-          name: o.policy.display_name,
-          organisationType: o.policy.organisation_type,
-          ...(o.policy.description ? { description: o.policy.description } : {}),
-          hints: o.policy.what_you_will_need,
-          available: o.available,
-        })),
+        service: { name: serviceText(rp, locale).name },
+        level: { summary: journey.requested.join(' or '), confidenceName: levelName(levels.describe(lowest).confidence, locale) },
+        providers: list.map((o) => {
+          const text = providerText(o.policy, locale);
+          return {
+            id: o.policy.id,
+            name: text.name,
+            organisationType: o.policy.organisation_type,
+            ...(text.description ? { description: text.description } : {}),
+            hints: text.whatYouWillNeed,
+            available: o.available,
+          };
+        }),
         ...(remembered && list.some((o) => o.available && o.policy.id === remembered) ? { rememberedProviderId: remembered } : {}),
         formAction: path(journey, 'provider'),
         cannotUseHref: path(journey, 'other-ways'),
@@ -226,6 +257,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     target.searchParams.set('iss', options.issuer);
     await journeys.delete(journey);
     await details.destroy();
+    rememberEnded(ctx, journey, 'returned');
     ctx.redirect(target.href);
   }
 
@@ -253,6 +285,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     // Everything the service will get now sits sealed under the grant, until its token request
     // takes it; the journey itself is gone.
     await journeys.end(done, [options.deliveryWrite(grantId, delivered)]);
+    rememberEnded(ctx, journey, 'shared');
     const redirectTo = await provider.interactionResult(
       ctx.req,
       ctx.res,
@@ -349,8 +382,22 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     ctx.redirect(pageOf(next));
   }
 
+  /**
+   * Where this browser's journey is now. The IdP stub links here from a sign-in page reached with
+   * Back after the sign-in finished, so Back never ends on a provider's dead end.
+   */
+  router.get('/journey/resume', async (ctx) => {
+    const uid = ctx.cookies.get(CURRENT_COOKIE);
+    if (!uid || !/^[A-Za-z0-9_-]{8,128}$/.test(uid)) throw new PublicError(400, 'session_expired', 'no journey to resume in this browser');
+    ctx.redirect(path({ uid } as JourneyState));
+  });
+
   router.get('/journey/:uid', async (ctx) => {
     const { journey, locale } = await load(ctx, { start: true });
+    // This browser's journey, for /journey/resume (a random uid; gone when the browser closes).
+    if (ctx.cookies.get(CURRENT_COOKIE) !== journey.uid) {
+      ctx.cookies.set(CURRENT_COOKIE, journey.uid, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, overwrite: true });
+    }
     if (journey.name !== 'choosingProvider' && journey.name !== 'atProvider') return ctx.redirect(pageOf(journey));
     renderPicker(ctx, journey, locale);
   });
@@ -362,29 +409,23 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const body = ctx.request.body as Record<string, string | undefined>;
     const choice = offered(journey).find((o) => o.available && o.policy.id === body.provider);
     if (!choice) return renderPicker(ctx, journey, locale, 'choose_provider');
-    let redirectTo: string;
-    if (choice.policy.kind === 'wallet' && options.wallets) {
-      redirectTo = await options.wallets.choose(journey, choice.policy.id);
-    } else {
-      const { url, secrets } = await upstream.beginAuthorization(choice.policy.id, {
-        requested: journey.requested.map((v) => levels.parseVector(v)),
-        // Every provider is asked for the federation's standard set, whatever this service asked for,
-        // so that what a provider is asked cannot tell it which service this is (docs/adr/0004). Only
-        // what the service asked for is kept on the way back.
-        attributes: policies.broker.identity_provider_request.attributes,
-        ...(locale !== 'en' || journey.uiLocales ? { uiLocales: locale } : {}),
-      });
-      const next = await journeys.applyOnly(journey, [{ type: 'idpChosen', idpId: choice.policy.id, upstream: secrets }]);
-      await journeys.save(next, [journeys.upstreamBinding(secrets.state, journey.uid, next)]);
-      redirectTo = url.href;
-    }
+    const { url, secrets } = await upstream.beginAuthorization(choice.policy.id, {
+      requested: journey.requested.map((v) => levels.parseVector(v)),
+      // Every provider is asked for the federation's standard set, whatever this service asked for,
+      // so that what a provider is asked cannot tell it which service this is (docs/adr/0004). Only
+      // what the service asked for is kept on the way back.
+      attributes: policies.broker.identity_provider_request.attributes,
+      ...(locale !== 'en' || journey.uiLocales ? { uiLocales: locale } : {}),
+    });
+    const next = await journeys.applyOnly(journey, [{ type: 'idpChosen', idpId: choice.policy.id, upstream: secrets }]);
+    await journeys.save(next, [journeys.upstreamBinding(secrets.state, journey.uid, next)]);
     if (body.remember === 'yes') {
       ctx.cookies.set(REMEMBER_COOKIE, choice.policy.id, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, maxAge: 365 * 24 * 3600 * 1000, overwrite: true });
     } else {
       ctx.cookies.set(REMEMBER_COOKIE, null, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, overwrite: true });
     }
     ctx.status = 303;
-    ctx.redirect(redirectTo);
+    ctx.redirect(url.href);
   });
 
   router.get('/idp/:idpId/callback', async (ctx) => {
@@ -393,23 +434,31 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     if (!uid) throw new PublicError(400, 'session_expired', 'unknown, used or missing state at the IdP callback');
     const journey = await journeys.load(uid);
     if (!journey) throw new PublicError(400, 'session_expired', 'journey gone at the IdP callback');
-    if (journey.name !== 'atProvider' || 'kind' in journey.upstream || journey.idpId !== ctx.params.idpId || journey.upstream.state !== state) {
+    if (journey.name !== 'atProvider' || journey.idpId !== ctx.params.idpId || journey.upstream.state !== state) {
       throw new PublicError(400, 'bad_request', 'IdP callback does not belong to this journey');
     }
     const callbackUrl = new URL(ctx.originalUrl, options.issuer);
     let event: JourneyEvent;
     try {
       const identity = await upstream.completeAuthorization(journey.idpId, callbackUrl, journey.upstream);
-      // Only what the service asked for (and is permitted: checked at /authorize) is kept, and the
-      // service is told the strongest level it asked for that was met (journey/returned.ts).
+      // Only what the service asked for (and is permitted: checked at /authorize) is kept; the rest
+      // of the standard set the provider returned goes no further than this request.
+      const claims: Record<string, unknown> = {};
+      for (const name of journey.attributes) {
+        if (identity.verifiedClaims.claims[name] !== undefined) claims[name] = identity.verifiedClaims.claims[name];
+      }
+      // The service is told the strongest level it asked for that was met, not what the provider reached.
+      const capped = cappedVector(levels, identity.achieved, journey.requested.map((v) => levels.parseVector(v)));
+      if (!capped) throw new UpstreamError('level_not_met', `reached ${identity.vot}, asked for ${journey.requested.join(' or ')}`);
       event = {
         type: 'idpReturned',
-        identity: returnedIdentity(
-          { providerId: identity.idpId, subject: identity.subject, achieved: identity.achieved, claims: identity.verifiedClaims.claims },
-          journey,
-          levels,
-          options.subjectKeys.internal,
-        ),
+        identity: {
+          internalSubject: internalSubject(options.subjectKeys.internal, identity.idpId, identity.subject),
+          vot: levels.format(capped),
+          // Only what the service needs to know about the verification: nothing that names the IdP.
+          verification: { trust_framework: 'uk_diatf', assurance_level: levels.describe(capped).confidence.gpg45 },
+          claims,
+        },
       };
     } catch (e) {
       if (!(e instanceof UpstreamError)) throw e;
@@ -424,14 +473,16 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const { journey, locale } = await load(ctx);
     if (journey.name !== 'consenting') return ctx.redirect(pageOf(journey));
     const rp = rpFor(journey);
+    const idp = policies.identityProvider(journey.idpId);
     renderFor(ctx, journey, 'consent',
       {
-        service: { name: rp.display_name, organisation: rp.organisation },
-        provider: { name: providerName(journey.idpId) ?? journey.idpId },
+        service: { name: serviceText(rp, locale).name, organisation: serviceText(rp, locale).organisation },
+        provider: { name: idp ? providerText(idp, locale).name : journey.idpId },
         attributes: journey.attributes
           .filter((a) => journey.identity.claims[a] !== undefined)
-          .map((a: AttributeName) => ({ name: a, value: formatAttribute(a, journey.identity.claims[a]) })),
+          .map((a: AttributeName) => ({ name: a, value: formatAttribute(a, journey.identity.claims[a], locale) })),
         formAction: path(journey, 'consent'),
+        anotherAction: path(journey, 'another'),
         csrfToken: journey.csrf,
         offerReceipt: options.receipts !== undefined,
       },
@@ -458,7 +509,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const { journey, locale } = await load(ctx);
     if (journey.name !== 'needsExtraAttribute') return ctx.redirect(pageOf(journey));
     const rp = rpFor(journey);
-    renderFor(ctx, journey, 'extra-attribute', { service: { name: rp.display_name }, attribute: journey.attribute, formAction: path(journey, 'extra'), csrfToken: journey.csrf }, { locale });
+    renderFor(ctx, journey, 'extra-attribute', { service: { name: serviceText(rp, locale).name }, attribute: journey.attribute, formAction: path(journey, 'extra'), csrfToken: journey.csrf }, { locale });
   });
 
   router.post('/journey/:uid/extra', forms, async (ctx) => {
@@ -476,7 +527,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     if (error) {
       const rp = rpFor(journey);
       return renderFor(ctx, journey, 'extra-attribute',
-        { service: { name: rp.display_name }, attribute: journey.attribute, value: raw.slice(0, 20), error, formAction: path(journey, 'extra'), csrfToken: journey.csrf },
+        { service: { name: serviceText(rp, locale).name }, attribute: journey.attribute, value: raw.slice(0, 20), error, formAction: path(journey, 'extra'), csrfToken: journey.csrf },
         { status: 400, locale },
       );
     }
@@ -489,18 +540,27 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const { journey, locale } = await load(ctx);
     if (journey.name !== 'failed') return ctx.redirect(pageOf(journey));
     const rp = rpFor(journey);
-    const idpName = journey.idpId ? providerName(journey.idpId) : undefined;
+    const idp = journey.idpId ? policies.identityProvider(journey.idpId) : undefined;
+    const service = serviceText(rp, locale);
+    // Help asked for: the case is the news (its reference is the journey's), not the failure.
+    if (journey.caseRef) {
+      return renderFor(ctx, journey, 'case-created',
+        { reference: journey.caseRef, service: { name: service.name }, statusHref: '/support/case', returnAction: path(journey, 'return'), csrfToken: journey.csrf },
+        { locale },
+      );
+    }
     const others = offered(journey).filter((o) => o.available && (!journey.idpId || o.policy.id !== journey.idpId || journey.reason === 'cancelled'));
+    // The person chose to stop: nothing went wrong, so no reference to quote and no help to ask for.
+    const stoppedByPerson = journey.reason === 'cancelled';
     renderFor(ctx, journey, 'failure',
       {
         reason: journey.reason,
-        service: { name: rp.display_name },
-        ...(idpName ? { provider: { name: idpName } } : {}),
-        journeyRef: journey.ref,
+        service: { name: service.name },
+        ...(idp ? { provider: { name: providerText(idp, locale).name } } : {}),
+        ...(stoppedByPerson ? {} : { journeyRef: journey.ref }),
         ...(RETRYABLE_WITH_ANOTHER_PROVIDER.includes(journey.reason) && others.length > 0 ? { tryAnotherAction: path(journey, 'another') } : {}),
-        otherWays: rp.other_ways,
-        ...(options.support && !journey.caseRef ? { helpAction: path(journey, 'help') } : {}),
-        ...(journey.caseRef ? { caseRef: journey.caseRef } : {}),
+        otherWays: service.otherWays,
+        ...(options.support && !stoppedByPerson ? { helpAction: path(journey, 'help') } : {}),
         returnAction: path(journey, 'return'),
         csrfToken: journey.csrf,
       },
@@ -517,7 +577,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const body = ctx.request.body as Record<string, string | undefined>;
     const rp = rpFor(journey);
     if (body.step !== 'open') {
-      return renderFor(ctx, journey, 'case-create', { service: { name: rp.display_name }, journeyRef: journey.ref, formAction: path(journey, 'help'), backHref: path(journey, 'failure'), csrfToken: journey.csrf }, { locale });
+      return renderFor(ctx, journey, 'case-create', { service: { name: serviceText(rp, locale).name }, journeyRef: journey.ref, formAction: path(journey, 'help'), backHref: path(journey, 'failure'), csrfToken: journey.csrf }, { locale });
     }
     const description = String(body.description ?? '').trim().slice(0, 1000);
     const contact = String(body.contact ?? '').trim().slice(0, 200);
@@ -541,8 +601,8 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const rp = rpFor(journey);
     renderFor(ctx, journey, 'other-ways',
       {
-        service: { name: rp.display_name },
-        ways: rp.other_ways,
+        service: { name: serviceText(rp, locale).name },
+        ways: serviceText(rp, locale).otherWays,
         ...(journey.name === 'choosingProvider' || journey.name === 'atProvider' ? { backHref: path(journey) } : {}),
         returnAction: path(journey, 'return'),
         csrfToken: journey.csrf,
@@ -554,7 +614,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
   router.post('/journey/:uid/another', forms, async (ctx) => {
     const { journey } = await load(ctx);
     checkCsrf(ctx, journey);
-    if (journey.name !== 'failed' && journey.name !== 'atProvider') return ctx.redirect(pageOf(journey));
+    if (journey.name !== 'failed' && journey.name !== 'atProvider' && journey.name !== 'consenting') return ctx.redirect(pageOf(journey));
     const next = await journeys.apply(journey, [{ type: 'anotherProviderRequested' }]);
     ctx.redirect(pageOf(next));
   });

@@ -9,7 +9,11 @@ type Handler<S extends StateName, E extends EventType> = (state: StateOf<S>, eve
 type Handlers = { [S in StateName]: { [E in EventType]?: Handler<S, E> } };
 
 /** Failures after which choosing another provider can help. */
-export const RETRYABLE_WITH_ANOTHER_PROVIDER: readonly FailureReason[] = ['provider_failed', 'level_not_met', 'cancelled', 'no_match'];
+/**
+ * Failures another provider can put right. Not `no_match`: the identity was verified and the
+ * service's records are what did not fit, so another provider would return the same person.
+ */
+export const RETRYABLE_WITH_ANOTHER_PROVIDER: readonly FailureReason[] = ['provider_failed', 'level_not_met', 'cancelled'];
 
 const fail = (state: JourneyState, reason: FailureReason): Failed => {
   const { name: stage, ...rest } = state;
@@ -39,6 +43,8 @@ export const transitions = {
   consenting: {
     consentGiven: (s) => ({ ...pickCommon(s), name: 'matching', idpId: s.idpId, identity: s.identity, attempt: 1 }),
     consentRefused: (s) => fail(s, 'cancelled'),
+    // "Use a different identity provider": what this one returned is dropped, nothing is shared.
+    anotherProviderRequested: (s) => ({ ...pickCommon(s), name: 'choosingProvider' }),
     timedOut: (s) => fail(s, 'timed_out'),
   },
   matching: {

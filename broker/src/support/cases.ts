@@ -96,8 +96,12 @@ export class Cases {
    */
   async open(input: Omit<SupportCase, 'ref' | 'status' | 'createdAt' | 'updatedAt' | 'escalations' | 'notes'>, beforeWrite?: (c: SupportCase) => Promise<void>): Promise<SupportCase> {
     const now = this.o.now();
+    // One reference a person keeps: a case opened for a journey takes the journey's reference (the
+    // one the failure page showed, the service was given as txn), so either works in the case
+    // lookup. Only if that one is taken (a second case for the journey) does it get a new one.
+    const journeyRef = normaliseReference(input.journeyRef);
     for (let attempt = 0; attempt < 5; attempt++) {
-      const ref = newReference(3);
+      const ref = attempt === 0 && journeyRef ? journeyRef : newReference(3);
       const c: SupportCase = { ...input, ref, status: 'open', createdAt: now, updatedAt: now, escalations: [], notes: [] };
       // 60 random bits: a clash is all but impossible, but never overwrite a case.
       if ((await this.o.store.get(caseKey(ref))) !== null) continue;

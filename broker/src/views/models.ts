@@ -8,16 +8,6 @@ export interface Way {
 }
 
 export interface PageModels {
-  /** The wallet's presentation request: open the wallet on this device, or scan the QR code with another. */
-  wallet: {
-    provider: { name: string };
-    sameDeviceHref: string;
-    qrDataUri?: string;
-    continueAction?: string;
-    anotherAction: string;
-    notYet?: boolean;
-    csrfToken?: string;
-  };
   picker: {
     service: { name: string };
     level: { summary: string; confidenceName: string };
@@ -34,6 +24,8 @@ export interface PageModels {
     provider: { name: string };
     attributes: Array<{ name: string; value: string }>;
     formAction: string;
+    /** POST: drop what this provider returned and choose another. */
+    anotherAction?: string;
     csrfToken?: string;
     /** Offer a signed consent receipt (a checkbox on the form). */
     offerReceipt?: boolean;
@@ -71,7 +63,8 @@ export interface PageModels {
     reason: FailureReasonCode;
     service?: { name: string };
     provider?: { name: string };
-    journeyRef: string;
+    /** Not shown when the person chose to stop (nothing to quote). */
+    journeyRef?: string;
     tryAnotherAction?: string;
     otherWays: Way[];
     helpAction?: string;
@@ -176,7 +169,9 @@ export interface PageModels {
   error: {
     status: number;
     errorId: string;
-    title?: 'bad_request' | 'not_found' | 'session_expired' | 'server_error' | 'too_many_requests';
+    title?: 'bad_request' | 'not_found' | 'session_expired' | 'journey_ended' | 'server_error' | 'too_many_requests';
+    /** For `journey_ended`: what happened at the end (never anything about the person). */
+    ended?: { outcome: 'shared' | 'returned'; service: string; serviceHref: string };
     detail?: string;
     startAgainHref?: string;
   };
