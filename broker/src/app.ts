@@ -28,6 +28,9 @@ import { createMetrics, type Metrics } from './metrics/index.js';
 import { publishRow } from './metrics/performance.js';
 import { createSupport, type Support } from './support/index.js';
 import { certificationExpired } from './upstream/index.js';
+import { WalletVerifier } from './wallet/verifier.js';
+import { walletJourney } from './wallet/routes.js';
+import { returnedIdentity } from './journey/returned.js';
 
 export interface BrokerDependencies {
   /** The clock (epoch ms): journey expiry, certification expiry, token times. */
@@ -305,6 +308,24 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
   app.use(support.router.routes());
   const stopPurge = support.startPurgeJob();
 
+  const wallets = walletJourney({
+    issuer: config.issuer,
+    provider,
+    policies,
+    verifier: new WalletVerifier({ policies, brokerIssuer: config.issuer, now: () => new Date(now()), logger, allowInsecureUrls: config.allowInsecureIdps }),
+    journeys,
+    views,
+    store,
+    toReturned: (identity, journey) =>
+      returnedIdentity(
+        { providerId: identity.walletId, subject: identity.subject, achieved: identity.achieved, claims: identity.verifiedClaims.claims },
+        journey,
+        policies.levels,
+        deriveKey(config.secret, 'internal-subject'),
+      ),
+  });
+  app.use(wallets.router.routes());
+
   const journey = journeyRoutes({
     issuer: config.issuer,
     provider,
@@ -319,6 +340,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     idpIssuer: (id) => config.idpIssuerOverrides[id] ?? policies.identityProvider(id)?.issuer ?? config.issuer,
     support: support.journeySupport,
     receipts: createConsentReceipts({ issuer: config.issuer, signingKeys: config.signingKeys }),
+    wallets,
   });
   app.use(journey.routes());
   app.use(journey.allowedMethods());

@@ -9,6 +9,7 @@ import * as client from 'openid-client';
 import { defaultPoliciesDir } from '@idbroker/policies';
 import { createBroker, parseConfig, type Broker, type BrokerConfig } from '@idbroker/broker';
 import { startIdpStub, type IdpStub } from '@idbroker/idp-stub';
+import { startWalletStub, type WalletStub } from '@idbroker/wallet-stub';
 import { freePort } from './ports.js';
 import { testPolicies, type PolicyChanges, type TestPolicies } from './policies.js';
 
@@ -42,6 +43,8 @@ export interface FederationOptions {
    * speaks http to them; a test's browser plays the proxy). Default 'http'.
    */
   issuerScheme?: 'http' | 'https';
+  /** Start a wallet stub for each wallet provider in the policies (default true). */
+  wallets?: boolean;
 }
 
 export interface TestClock {
@@ -56,6 +59,8 @@ export interface Federation {
   /** Base URLs of every broker instance (same issuer, different ports). */
   brokerUrls: string[];
   idps: Record<string, IdpStub>;
+  /** Wallet stubs by wallet provider id (their policy points at them). */
+  wallets: Record<string, WalletStub>;
   policies: TestPolicies;
   clock: TestClock;
   /** Every log line of every broker instance, as written. */
@@ -109,6 +114,19 @@ export async function startFederation(options: FederationOptions = {}): Promise<
     });
     idps[policy.id] = stub;
     overrides[policy.id] = stub.issuer;
+  }
+
+  const wallets: Record<string, WalletStub> = {};
+  for (const policy of options.wallets === false ? [] : initial.walletProviders) {
+    const stub = await startWalletStub({ host: '127.0.0.1' });
+    wallets[policy.id] = stub;
+    base.changeIdp(policy.id, {
+      wallet: { ...policy.wallet, authorization_endpoint: stub.authorizationEndpoint },
+      credential_issuers: policy.credential_issuers.map((ci, i) =>
+        i === 0 ? { ...ci, issuer: stub.issuer, ...(ci.status_list ? { status_list: { ...ci.status_list, uri_prefix: stub.statusListPrefix } } : {}) } : ci,
+      ),
+      certification_expires: policy.certification_expires,
+    });
   }
 
   const logs: string[] = [];
@@ -217,6 +235,7 @@ export async function startFederation(options: FederationOptions = {}): Promise<
     issuer,
     brokerUrls,
     idps,
+    wallets,
     policies: base,
     clock,
     logs,
@@ -234,6 +253,7 @@ export async function startFederation(options: FederationOptions = {}): Promise<
     async close() {
       await Promise.allSettled(brokers.map((b) => b.close()));
       await Promise.allSettled(Object.values(idps).map((s) => s.close()));
+      await Promise.allSettled(Object.values(wallets).map((s) => s.close()));
       base.remove();
     },
   };

@@ -1,8 +1,8 @@
 /** What can happen to a journey. Events are past tense; I/O happens before, its result arrives here. */
-import type { FailureReason, ReturnedIdentity, UpstreamSecrets } from './journey-state.js';
+import type { AtProvider, FailureReason, ReturnedIdentity } from './journey-state.js';
 
 export type JourneyEvent =
-  | { type: 'idpChosen'; idpId: string; upstream: UpstreamSecrets }
+  | { type: 'idpChosen'; idpId: string; upstream: AtProvider['upstream'] }
   | { type: 'idpReturned'; identity: ReturnedIdentity }
   | { type: 'idpFailed'; reason: Extract<FailureReason, 'cancelled' | 'provider_failed' | 'level_not_met' | 'fraud_flagged'> }
   | { type: 'consentGiven' }

@@ -20,6 +20,7 @@ export type FailureReason = ErrorReason;
 /** The secrets of the request to the IdP (kept only in the encrypted journey state). */
 export type { UpstreamSecrets } from '../upstream/index.js';
 import type { UpstreamSecrets } from '../upstream/index.js';
+import type { WalletSecrets } from '../wallet/verifier.js';
 
 /** What came back from the IdP, reduced to what this service asked for and may have. */
 export interface ReturnedIdentity {
@@ -56,7 +57,8 @@ export interface ChoosingProvider extends Common {
 export interface AtProvider extends Common {
   name: 'atProvider';
   idpId: string;
-  upstream: UpstreamSecrets;
+  /** An IdP's authorization request, or a wallet's presentation request (kind: 'wallet'). */
+  upstream: UpstreamSecrets | WalletSecrets;
 }
 export interface Consenting extends Common {
   name: 'consenting';

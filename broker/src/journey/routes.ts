@@ -22,8 +22,10 @@ import type { IdentityProviders } from '../upstream/index.js';
 import { UpstreamError } from '../upstream/index.js';
 import type { Views } from '../views/index.js';
 import { resolveLocale } from '../views/index.js';
-import { cappedVector, requestedAttributes, requestedVectors } from '../oidc/requested.js';
-import { internalSubject, pairwiseSubject } from '../oidc/pairwise.js';
+import { requestedAttributes, requestedVectors } from '../oidc/requested.js';
+import { pairwiseSubject } from '../oidc/pairwise.js';
+import { returnedIdentity } from './returned.js';
+import type { WalletJourney } from '../wallet/routes.js';
 import type { DeliveredClaims } from '../oidc/provider.js';
 import type { Journeys } from './journeys.js';
 import type { FailureReason, JourneyState, Matching, ReturnedIdentity } from './journey-state.js';
@@ -53,6 +55,8 @@ export interface JourneyRoutesOptions {
   support?: JourneySupport;
   /** Signed consent receipts the citizen can keep. Without it, the consent page offers none. */
   receipts?: ConsentReceipts;
+  /** Certified wallets (OpenID4VP): offered in the picker beside the IdPs. */
+  wallets?: WalletJourney;
 }
 
 /** What the journey needs from support: open a case for a failed journey. */
@@ -210,8 +214,12 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
 
   function offered(journey: JourneyState) {
     const requested = journey.requested.map((v) => levels.parseVector(v));
-    return upstream.offer(requested).filter((o) => o.offered);
+    return [...upstream.offer(requested), ...(options.wallets?.verifier.offer(requested) ?? [])].filter((o) => o.offered);
   }
+  const providerName = (id: string, locale: 'en' | 'cy' = 'en') => {
+    const p = policies.identityProvider(id) ?? policies.walletProvider(id);
+    return p ? providerText(p, locale).name : undefined;
+  };
 
   function renderPicker(ctx: Koa.Context, journey: JourneyState, locale: 'en' | 'cy', error?: 'choose_provider') {
     const rp = rpFor(journey);
@@ -409,23 +417,29 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const body = ctx.request.body as Record<string, string | undefined>;
     const choice = offered(journey).find((o) => o.available && o.policy.id === body.provider);
     if (!choice) return renderPicker(ctx, journey, locale, 'choose_provider');
-    const { url, secrets } = await upstream.beginAuthorization(choice.policy.id, {
-      requested: journey.requested.map((v) => levels.parseVector(v)),
-      // Every provider is asked for the federation's standard set, whatever this service asked for,
-      // so that what a provider is asked cannot tell it which service this is (docs/adr/0004). Only
-      // what the service asked for is kept on the way back.
-      attributes: policies.broker.identity_provider_request.attributes,
-      ...(locale !== 'en' || journey.uiLocales ? { uiLocales: locale } : {}),
-    });
-    const next = await journeys.applyOnly(journey, [{ type: 'idpChosen', idpId: choice.policy.id, upstream: secrets }]);
-    await journeys.save(next, [journeys.upstreamBinding(secrets.state, journey.uid, next)]);
+    let redirectTo: string;
+    if (choice.policy.kind === 'wallet' && options.wallets) {
+      redirectTo = await options.wallets.choose(journey, choice.policy.id);
+    } else {
+      const { url, secrets } = await upstream.beginAuthorization(choice.policy.id, {
+        requested: journey.requested.map((v) => levels.parseVector(v)),
+        // Every provider is asked for the federation's standard set, whatever this service asked for,
+        // so that what a provider is asked cannot tell it which service this is (docs/adr/0004). Only
+        // what the service asked for is kept on the way back.
+        attributes: policies.broker.identity_provider_request.attributes,
+        ...(locale !== 'en' || journey.uiLocales ? { uiLocales: locale } : {}),
+      });
+      const next = await journeys.applyOnly(journey, [{ type: 'idpChosen', idpId: choice.policy.id, upstream: secrets }]);
+      await journeys.save(next, [journeys.upstreamBinding(secrets.state, journey.uid, next)]);
+      redirectTo = url.href;
+    }
     if (body.remember === 'yes') {
       ctx.cookies.set(REMEMBER_COOKIE, choice.policy.id, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, maxAge: 365 * 24 * 3600 * 1000, overwrite: true });
     } else {
       ctx.cookies.set(REMEMBER_COOKIE, null, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, overwrite: true });
     }
     ctx.status = 303;
-    ctx.redirect(url.href);
+    ctx.redirect(redirectTo);
   });
 
   router.get('/idp/:idpId/callback', async (ctx) => {
@@ -434,31 +448,23 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     if (!uid) throw new PublicError(400, 'session_expired', 'unknown, used or missing state at the IdP callback');
     const journey = await journeys.load(uid);
     if (!journey) throw new PublicError(400, 'session_expired', 'journey gone at the IdP callback');
-    if (journey.name !== 'atProvider' || journey.idpId !== ctx.params.idpId || journey.upstream.state !== state) {
+    if (journey.name !== 'atProvider' || 'kind' in journey.upstream || journey.idpId !== ctx.params.idpId || journey.upstream.state !== state) {
       throw new PublicError(400, 'bad_request', 'IdP callback does not belong to this journey');
     }
     const callbackUrl = new URL(ctx.originalUrl, options.issuer);
     let event: JourneyEvent;
     try {
       const identity = await upstream.completeAuthorization(journey.idpId, callbackUrl, journey.upstream);
-      // Only what the service asked for (and is permitted: checked at /authorize) is kept; the rest
-      // of the standard set the provider returned goes no further than this request.
-      const claims: Record<string, unknown> = {};
-      for (const name of journey.attributes) {
-        if (identity.verifiedClaims.claims[name] !== undefined) claims[name] = identity.verifiedClaims.claims[name];
-      }
-      // The service is told the strongest level it asked for that was met, not what the provider reached.
-      const capped = cappedVector(levels, identity.achieved, journey.requested.map((v) => levels.parseVector(v)));
-      if (!capped) throw new UpstreamError('level_not_met', `reached ${identity.vot}, asked for ${journey.requested.join(' or ')}`);
+      // Only what the service asked for (and is permitted: checked at /authorize) is kept, and the
+      // service is told the strongest level it asked for that was met (journey/returned.ts).
       event = {
         type: 'idpReturned',
-        identity: {
-          internalSubject: internalSubject(options.subjectKeys.internal, identity.idpId, identity.subject),
-          vot: levels.format(capped),
-          // Only what the service needs to know about the verification: nothing that names the IdP.
-          verification: { trust_framework: 'uk_diatf', assurance_level: levels.describe(capped).confidence.gpg45 },
-          claims,
-        },
+        identity: returnedIdentity(
+          { providerId: identity.idpId, subject: identity.subject, achieved: identity.achieved, claims: identity.verifiedClaims.claims },
+          journey,
+          levels,
+          options.subjectKeys.internal,
+        ),
       };
     } catch (e) {
       if (!(e instanceof UpstreamError)) throw e;
@@ -473,11 +479,10 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const { journey, locale } = await load(ctx);
     if (journey.name !== 'consenting') return ctx.redirect(pageOf(journey));
     const rp = rpFor(journey);
-    const idp = policies.identityProvider(journey.idpId);
     renderFor(ctx, journey, 'consent',
       {
         service: { name: serviceText(rp, locale).name, organisation: serviceText(rp, locale).organisation },
-        provider: { name: idp ? providerText(idp, locale).name : journey.idpId },
+        provider: { name: providerName(journey.idpId, locale) ?? journey.idpId },
         attributes: journey.attributes
           .filter((a) => journey.identity.claims[a] !== undefined)
           .map((a: AttributeName) => ({ name: a, value: formatAttribute(a, journey.identity.claims[a], locale) })),
@@ -540,7 +545,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     const { journey, locale } = await load(ctx);
     if (journey.name !== 'failed') return ctx.redirect(pageOf(journey));
     const rp = rpFor(journey);
-    const idp = journey.idpId ? policies.identityProvider(journey.idpId) : undefined;
+    const idpName = journey.idpId ? providerName(journey.idpId, locale) : undefined;
     const service = serviceText(rp, locale);
     // Help asked for: the case is the news (its reference is the journey's), not the failure.
     if (journey.caseRef) {
@@ -556,7 +561,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
       {
         reason: journey.reason,
         service: { name: service.name },
-        ...(idp ? { provider: { name: providerText(idp, locale).name } } : {}),
+        ...(idpName ? { provider: { name: idpName } } : {}),
         ...(stoppedByPerson ? {} : { journeyRef: journey.ref }),
         ...(RETRYABLE_WITH_ANOTHER_PROVIDER.includes(journey.reason) && others.length > 0 ? { tryAnotherAction: path(journey, 'another') } : {}),
         otherWays: service.otherWays,

@@ -8,6 +8,16 @@ export interface Way {
 }
 
 export interface PageModels {
+  /** The wallet's presentation request: open the wallet on this device, or scan the QR code with another. */
+  wallet: {
+    provider: { name: string };
+    sameDeviceHref: string;
+    qrDataUri?: string;
+    continueAction?: string;
+    anotherAction: string;
+    notYet?: boolean;
+    csrfToken?: string;
+  };
   picker: {
     service: { name: string };
     level: { summary: string; confidenceName: string };

@@ -36,6 +36,23 @@ export const samples: Array<[string, PageName, PageModels[PageName]]> = [
     formAction: '/journey/u/provider',
     cannotUseHref: '/journey/u/other-ways',
   }],
+  ['wallet', 'wallet', {
+    provider: { name: 'A digital identity wallet' },
+    sameDeviceHref: 'openid4vp://?client_id=x509_hash%3Aabc&request_uri=https%3A%2F%2Fbroker.example%2Fwallet%2Frequest%2Fs%2Fsame',
+    qrDataUri: 'data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAxIDEiLz4=',
+    continueAction: '/journey/u/wallet',
+    anotherAction: '/journey/u/another',
+    csrfToken: 'csrf-token-1',
+  }],
+  ['wallet-not-yet', 'wallet', {
+    provider: { name: 'A digital identity wallet' },
+    sameDeviceHref: 'openid4vp://?client_id=x509_hash%3Aabc&request_uri=https%3A%2F%2Fbroker.example%2Fwallet%2Frequest%2Fs%2Fsame',
+    qrDataUri: 'data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAxIDEiLz4=',
+    continueAction: '/journey/u/wallet',
+    anotherAction: '/journey/u/another',
+    notYet: true,
+    csrfToken: 'csrf-token-1',
+  }],
   ['consent', 'consent', {
     service: { name: 'Pay your council tax', organisation: 'Example Borough Council' },
     provider: { name: 'Civic ID' },
