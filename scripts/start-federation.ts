@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { defaultPoliciesDir, loadPolicies } from '@idbroker/policies';
 import { configFromEnv, createBroker } from '@idbroker/broker';
 import { startIdpStub, type IdpStub } from '@idbroker/idp-stub';
+import { startWalletStub, type WalletStub } from '@idbroker/wallet-stub';
 import { startExampleService } from '../relying-party-sdk/examples/council-tax/app.js';
 
 const env = process.env;
@@ -41,6 +42,18 @@ for (const policy of policies.identityProviders) {
   overrides[policy.id] = stubIssuer;
 }
 
+// One wallet stub per wallet policy, where its policy says (docs/wallets.md). A port already in
+// use leaves the federation without that wallet rather than stopping it.
+const wallets: Array<{ name: string; stub: WalletStub }> = [];
+for (const policy of policies.walletProviders) {
+  const at = new URL(policy.wallet.authorization_endpoint);
+  try {
+    wallets.push({ name: policy.display_name, stub: await startWalletStub({ port: Number(at.port), host: env.HOST ?? 'localhost', baseUrl: at.origin }) });
+  } catch (e) {
+    console.warn(`wallet stub for ${policy.id} not started: ${(e as Error).message}`);
+  }
+}
+
 const config = configFromEnv({ ...env, BROKER_ISSUER: issuer, PORT: String(brokerPort) });
 const broker = await createBroker({ ...config, idpIssuerOverrides: overrides, host: env.HOST ?? 'localhost' }, { policies });
 await broker.listen(brokerPort);
@@ -55,6 +68,7 @@ for (const [i, stub] of stubs.entries()) {
   const p = policies.identityProviders[i]!;
   console.log(`  IdP ${p.display_name.padEnd(19)}${stub.url}   (${p.organisation_type}, up to ${p.certified.authentication}.${p.certified.confidence})`);
 }
+for (const { name, stub } of wallets) console.log(`  Wallet stub            ${stub.url}   (${name}: OpenID4VP, SD-JWT VC PIDs)`);
 console.log(`  Example service        ${service.url}   <- start here`);
 console.log(`\n  Demo identities (password for all: demo-password):`);
 console.log(`    margaret  matches the council's records`);
@@ -76,6 +90,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    Promise.allSettled([broker.close(), service.close(), ...stubs.map((s) => s.close())]).then(() => process.exit(0));
+    Promise.allSettled([broker.close(), service.close(), ...stubs.map((s) => s.close()), ...wallets.map((w) => w.stub.close())]).then(() => process.exit(0));
   });
 }
