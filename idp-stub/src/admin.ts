@@ -24,7 +24,13 @@ export function adminRoute(stub: StubContext, ctx: Koa.Context, body: string): v
   }
   if (ctx.method === 'POST') {
     try {
-      stub.switches = parseSwitches(JSON.parse(body || '{}') as Record<string, unknown>, stub.switches);
+      const input = JSON.parse(body || '{}') as unknown;
+      if (!input || typeof input !== 'object' || Array.isArray(input)) throw new Error('the body must be a JSON object of switches');
+      const { reset, ...changes } = input as Record<string, unknown>;
+      if (reset !== undefined && reset !== true) throw new Error('reset must be true');
+      const unknown = Object.keys(changes).filter((k) => !['fail', 'delayMs', 'level', 'scores', 'returnCodes', 'identities'].includes(k));
+      if (unknown.length) throw new Error(`unknown switch ${unknown.join(', ')}`);
+      stub.switches = parseSwitches(changes, reset ? { fail: 'none', delayMs: 0 } : stub.switches);
     } catch (error) {
       ctx.status = 400;
       ctx.body = { error: 'invalid_request', error_description: (error as Error).message };

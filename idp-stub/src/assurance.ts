@@ -1,5 +1,5 @@
 /** What a request asks for, what sign-in it needs, and what level was reached. */
-import type { IdentityProviderPolicy, Levels, Vector } from '@idbroker/policies';
+import { evidenceWithScores, type Gpg45Scores, type IdentityProviderPolicy, type Levels, type Vector } from '@idbroker/policies';
 import type { DemoIdentity } from './identities.js';
 
 export type Authentication = 'Cl' | 'Cl.Cm' | 'Cl.Cm.Cp';
@@ -70,8 +70,19 @@ const evidenceObjects: Record<string, Record<string, unknown>> = {
   vouch: { type: 'vouch', attestation: { type: 'written_attestation' } },
 };
 
-export function evidenceFor(identity: DemoIdentity): Record<string, unknown>[] {
-  return identity.evidence.map((e) => evidenceObjects[e] ?? { type: e });
+/**
+ * The OIDC4IDA evidence for a person, with the GPG 45 scores on it (strengthScore and
+ * validityScore per piece, activityHistoryScore, identityFraudScore and verificationScore on the
+ * first; further score items as electronic records). No scores when `scores` is null/undefined.
+ */
+export function evidenceFor(identity: DemoIdentity, scores?: Gpg45Scores | null): Record<string, unknown>[] {
+  const items: Record<string, unknown>[] = identity.evidence.map((e) => ({ ...(evidenceObjects[e] ?? { type: e }) }));
+  if (!scores) return items;
+  evidenceWithScores(scores).forEach((scored, i) => {
+    if (items[i]) Object.assign(items[i]!, scored);
+    else items.push({ type: 'electronic_record', check_details: [{ check_method: 'data' }], ...scored });
+  });
+  return items;
 }
 
 /** The attribute names requested under `verified_claims.claims` (in the id_token or userinfo part of the claims parameter). */
@@ -106,6 +117,7 @@ export function verifiedClaims(
   identity: DemoIdentity,
   confidence: string,
   requested: readonly string[],
+  scores?: Gpg45Scores | null,
 ): Record<string, unknown> {
   const values = attributeValues(identity);
   const claims: Record<string, unknown> = {};
@@ -116,7 +128,7 @@ export function verifiedClaims(
     verification: {
       trust_framework: 'uk_diatf',
       assurance_level: assuranceLevel(levels, confidence),
-      evidence: evidenceFor(identity),
+      evidence: evidenceFor(identity, scores),
     },
     claims,
   };

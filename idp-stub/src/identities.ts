@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Gpg45Scores } from '@idbroker/policies';
 import { parse } from 'yaml';
+import { parseScores } from './switches.js';
 
 export interface PostalAddress {
   street_address: string;
@@ -27,6 +29,8 @@ export interface DemoIdentity {
   confidence: string;
   /** Where the demo one-time code is "sent". */
   phone: string;
+  /** The GPG 45 scores the IdP's check of this person achieved (returned as evidence). */
+  gpg45?: Gpg45Scores;
 }
 
 export const defaultIdentitiesFile = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'data', 'identities.yaml');
@@ -39,6 +43,15 @@ export function loadIdentities(file: string = defaultIdentitiesFile): DemoIdenti
     const v = o[k];
     if (typeof v !== 'string' || v.length === 0) throw new Error(`${file} (${where}.${k}): must be a non-empty string`);
     return v;
+  };
+  const scoresOf = (v: unknown, where: string): Gpg45Scores => {
+    try {
+      const scores = parseScores(v, 'gpg45');
+      if (!scores) throw new Error('gpg45 must be an object');
+      return scores;
+    } catch (e) {
+      throw new Error(`${file} (${where}.${(e as Error).message})`);
+    }
   };
   return data.map((entry: unknown, i): DemoIdentity => {
     const where = `[${i}]`;
@@ -67,6 +80,7 @@ export function loadIdentities(file: string = defaultIdentitiesFile): DemoIdenti
       evidence: evidence as string[],
       confidence,
       phone: str(o, 'phone', where),
+      ...(o.gpg45 !== undefined ? { gpg45: scoresOf(o.gpg45, where) } : {}),
     };
   });
 }

@@ -12,6 +12,6 @@ export { startIdpStub, type IdpStub } from './server.js';
 export type { IdpStubOptions, RecordedRequest } from './stub-context.js';
 export type { DemoIdentity, PostalAddress } from './identities.js';
 export { loadIdentities, subjectFor, defaultIdentitiesFile } from './identities.js';
-export type { Switches, FailMode } from './switches.js';
+export type { Switches, FailMode, Behaviour } from './switches.js';
 export { switchesFromEnv, failModes } from './switches.js';
 export { hashPassword, verifyPassword } from './passwords.js';

@@ -1,9 +1,11 @@
 /** The stub's own routes in front of oidc-provider: recording, admin, switches, health, static, CSP, pages. */
 import type Koa from 'koa';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import { adminRoute, isAdminPath } from './admin.js';
 import { isPasskeyPath, passkeyRoutes } from './passkey-registration.js';
 import { interactionPath, interactionRoutes } from './sign-in.js';
 import { serveStatic } from './static-files.js';
+import { tamperIdToken } from './tamper.js';
 import { prune, type StubRuntime } from './stub-context.js';
 
 const MAX_BODY = 256 * 1024;
@@ -80,5 +82,6 @@ export function stubMiddleware(stub: StubRuntime): Koa.Middleware {
       return;
     }
     await next();
+    if (ctx.path === '/token' && ctx.status === 200) await tamperIdToken(stub, ctx as unknown as KoaContextWithOIDC);
   };
 }

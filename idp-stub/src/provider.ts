@@ -43,7 +43,7 @@ export function createProvider(stub: StubContext, signingKey: JWK): Provider {
     responseTypes: ['code'],
     scopes: ['openid'],
     subjectTypes: ['public'],
-    claims: { openid: ['sub', 'acr', 'vot', 'vtm', 'ci'], verified_claims: null },
+    claims: { openid: ['sub', 'acr', 'amr', 'vot', 'vtm', 'ci'], verified_claims: null },
     acrValues: levels.allVectors(),
     extraParams: {
       vtr(ctx: KoaContextWithOIDC, value: string | undefined) {
@@ -86,10 +86,11 @@ export function createProvider(stub: StubContext, signingKey: JWK): Provider {
           if (f && f.accountId === sub) {
             out.acr = f.acr;
             out.vot = f.acr;
+            if (f.amr?.length) out.amr = f.amr;
             out.vtm = `${issuer}/trustmark`;
             if (f.fraud) out.ci = ['fraud.suspected'];
             const wanted = requestedAttributes(claims);
-            if (claims && 'verified_claims' in claims) out.verified_claims = verifiedClaims(levels, identity, f.confidence, wanted);
+            if (claims && 'verified_claims' in claims) out.verified_claims = verifiedClaims(levels, identity, f.confidence, wanted, f.scores);
           }
           return out as { sub: string };
         },

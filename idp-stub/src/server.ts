@@ -30,6 +30,11 @@ export async function startIdpStub(options: IdpStubOptions): Promise<IdpStub> {
   const issuerUrl = new URL(issuer);
   const identities = options.identities ?? loadIdentities();
   const now = options.now ?? (() => new Date());
+  let signingKey = options.signingKey;
+  if (!signingKey) {
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    signingKey = { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: randomBytes(8).toString('base64url') };
+  }
   const context: StubContext = {
     options,
     policy,
@@ -48,13 +53,9 @@ export async function startIdpStub(options: IdpStubOptions): Promise<IdpStub> {
     passkeys: new Map(),
     passkeySessions: new Map(),
     attempts: attemptsFor(options.attemptLimits, now),
+    signingKey,
   };
 
-  let signingKey = options.signingKey;
-  if (!signingKey) {
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    signingKey = { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: randomBytes(8).toString('base64url') };
-  }
 
   const provider = createProvider(context, signingKey);
   const stub: StubRuntime = Object.assign(context, { provider });
@@ -80,7 +81,10 @@ export async function startIdpStub(options: IdpStubOptions): Promise<IdpStub> {
       return { ...stub.switches };
     },
     set switches(value: Switches) {
-      stub.switches = parseSwitches(value, stub.switches);
+      // fail and delayMs merge; level, scores, returnCodes and identities are replaced.
+      const current = stub.switches;
+      const given = value as Partial<Switches>;
+      stub.switches = parseSwitches({ ...given, fail: given.fail ?? current.fail, delayMs: given.delayMs ?? current.delayMs } as Record<string, unknown>, { fail: 'none', delayMs: 0 });
     },
     requests: stub.requests,
     passkeys: stub.passkeys,

@@ -10,6 +10,7 @@ import { subjectFor, type DemoIdentity } from './identities.js';
 import { messagePage, secondStepPage, signInPage } from './pages.js';
 import { verifyPassword } from './passwords.js';
 import type { InteractionState, LoginFacts, StubRuntime } from './stub-context.js';
+import { behaviourFor, tokenFailModes } from './switches.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -45,15 +46,25 @@ export function interactionRoutes(stub: StubRuntime) {
   };
 
   const finishLogin = async (ctx: Koa.Context, uid: string, details: Details, identity: DemoIdentity, performed: Authentication) => {
-    const switches = stub.switches;
-    const vector = achievedVector(levels, policy, target(details), identity, performed, switches.fail === 'lower-level');
+    const behaviour = behaviourFor(stub.switches, identity.username);
+    const reached = achievedVector(levels, policy, target(details), identity, performed, behaviour.fail === 'lower-level');
+    const vector = behaviour.level ? levels.parseVector(behaviour.level) : reached;
     const acr = levels.format(vector);
     const accountId = subjectFor(policy.id, identity.username);
     const amr = performed === 'Cl' ? ['pwd'] : performed === 'Cl.Cm' ? ['pwd', 'otp'] : ['pwd', 'hwk', 'user'];
+    const scores = behaviour.scores !== undefined ? behaviour.scores : identity.gpg45;
     interactions.delete(uid);
     await finish(ctx, {
       login: { accountId, acr, amr, remember: false },
-      idpStub: { username: identity.username, acr, confidence: vector.confidence, fraud: switches.fail === 'fraud' },
+      idpStub: {
+        username: identity.username,
+        acr,
+        confidence: vector.confidence,
+        fraud: behaviour.fail === 'fraud',
+        amr,
+        scores,
+        ...(tokenFailModes.includes(behaviour.fail) ? { tamper: behaviour.fail } : {}),
+      },
     });
   };
 
@@ -62,12 +73,17 @@ export function interactionRoutes(stub: StubRuntime) {
   const tooManyCodes = () =>
     messagePage(idpName, 'Too many wrong security codes', `You entered the wrong security code too many times. Wait ${lockMinutes} minutes, then go back to the service you came from and try again, or use a passkey.`);
 
-  const failIfSwitched = async (ctx: Koa.Context): Promise<boolean> => {
-    if (stub.switches.fail === 'deny') {
+  const failIfSwitched = async (ctx: Koa.Context, identity: DemoIdentity): Promise<boolean> => {
+    const behaviour = behaviourFor(stub.switches, identity.username);
+    if (behaviour.returnCodes?.length) {
+      await finish(ctx, { error: 'access_denied', error_description: `return_code: ${behaviour.returnCodes.join(' ')}` });
+      return true;
+    }
+    if (behaviour.fail === 'deny') {
       await finish(ctx, { error: 'access_denied', error_description: 'The identity provider could not confirm who you are' });
       return true;
     }
-    if (stub.switches.fail === 'error') {
+    if (behaviour.fail === 'error') {
       await finish(ctx, { error: 'server_error', error_description: 'The identity provider had a problem' });
       return true;
     }
@@ -126,7 +142,7 @@ export function interactionRoutes(stub: StubRuntime) {
       const grant = new provider.Grant({ accountId, clientId: options.broker.clientId });
       grant.addOIDCScope('openid');
       const missing = (details.prompt.details.missingOIDCClaims as string[] | undefined) ?? [];
-      grant.addOIDCClaims([...new Set([...missing, 'sub', 'acr', 'vot', 'vtm', 'ci'])]);
+      grant.addOIDCClaims([...new Set([...missing, 'sub', 'acr', 'amr', 'vot', 'vtm', 'ci'])]);
       const grantId = await grant.save();
       facts.set(grantId, { ...last.idpStub, accountId, at: now().getTime() });
       interactions.delete(uid);
@@ -176,7 +192,7 @@ export function interactionRoutes(stub: StubRuntime) {
         return;
       }
       attempts.passwords.succeed(username);
-      if (await failIfSwitched(ctx)) return;
+      if (await failIfSwitched(ctx, identity)) return;
       if (needs === 'Cl') {
         await finishLogin(ctx, uid, details, identity, 'Cl');
         return;

@@ -1,11 +1,11 @@
 /** The shared state of one running stub, handed to each part (provider, pages, admin). */
-import type { IdentityProviderPolicy, Levels } from '@idbroker/policies';
+import type { Gpg45Scores, IdentityProviderPolicy, Levels } from '@idbroker/policies';
 import type { WebAuthnCredential } from '@simplewebauthn/server';
 import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { AttemptLimits, Attempts } from './attempts.js';
 import type { DemoIdentity } from './identities.js';
-import type { Switches } from './switches.js';
+import type { FailMode, Switches } from './switches.js';
 
 export interface IdpStubOptions {
   policy: IdentityProviderPolicy;
@@ -47,6 +47,12 @@ export interface LoginFacts {
   acr: string;
   confidence: string;
   fraud: boolean;
+  /** RFC 8176 methods used at sign-in. */
+  amr?: string[];
+  /** The GPG 45 scores returned in verified_claims.verification.evidence (none when null or absent). */
+  scores?: Gpg45Scores | null;
+  /** How the ID token is to be made wrong (a token fail mode), if at all. */
+  tamper?: FailMode;
   at: number;
 }
 
@@ -88,6 +94,8 @@ export interface StubContext {
   readonly passkeys: Map<string, WebAuthnCredential[]>;
   readonly passkeySessions: Map<string, PasskeySession>;
   readonly attempts: Attempts;
+  /** The ES256 private JWK that signs ID tokens (kept to re-sign a token made wrong on purpose). */
+  readonly signingKey: JWK;
 }
 
 /** A stub's context together with its OpenID Provider. */

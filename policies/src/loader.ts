@@ -266,7 +266,7 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
     if (day(c.last_surveillance_audit) < day(c.issued))
       issues.push({ file, field: 'certification.last_surveillance_audit', message: `${c.last_surveillance_audit} is before the certificate was issued (${c.issued})` });
     else if (day(c.last_surveillance_audit) > now.getTime())
-      issues.push({ file, field: 'certification.last_surveillance_audit', message: `${c.last_surveillance_audit} is in the future` });
+      warnings.push({ file, field: 'certification.last_surveillance_audit', message: `${c.last_surveillance_audit} is in the future` });
     else if (now.getTime() - day(c.last_surveillance_audit) > 365 * 86_400_000 && day(c.issued) + 365 * 86_400_000 < now.getTime())
       warnings.push({ file, field: 'certification.last_surveillance_audit', message: `the yearly surveillance audit is overdue (last on ${c.last_surveillance_audit})` });
     if (c.register.status === 'withdrawn')

@@ -25,6 +25,30 @@ export interface RogueIdentity {
   vot: string;
   claims: Record<string, unknown>;
   ci?: string[];
+  /**
+   * The OIDC4IDA evidence items (with GPG 45 score fields) in verified_claims. Default: a set
+   * meeting the vot's confidence (P1: L1A, P2: M1A, P3: H1A); null: no evidence.
+   */
+  evidence?: Record<string, unknown>[] | null;
+  /** RFC 8176 amr. Default: from the vot (Cl: pwd; Cl.Cm: pwd otp; Cl.Cm.Cp: pwd hwk user); null: none. */
+  amr?: string[] | null;
+}
+
+/** Evidence with GPG 45 scores meeting a profile of the vector's confidence (none for P0). */
+export function evidenceForVot(vot: string): Record<string, unknown>[] {
+  const passport = { type: 'document', document_details: { type: 'passport' } };
+  const confidence = /\.(P\d)$/.exec(vot)?.[1] ?? 'P0';
+  if (confidence === 'P1') return [{ ...passport, strengthScore: 2, validityScore: 2, activityHistoryScore: 0, identityFraudScore: 1, verificationScore: 1 }];
+  if (confidence === 'P2') return [{ ...passport, strengthScore: 4, validityScore: 2, activityHistoryScore: 0, identityFraudScore: 1, verificationScore: 2 }];
+  if (confidence === 'P3') return [{ ...passport, strengthScore: 4, validityScore: 3, activityHistoryScore: 0, identityFraudScore: 1, verificationScore: 3 }];
+  return [passport];
+}
+
+/** The amr that meets the vector's authentication. */
+export function amrForVot(vot: string): string[] {
+  if (vot.startsWith('Cl.Cm.Cp')) return ['pwd', 'hwk', 'user'];
+  if (vot.startsWith('Cl.Cm')) return ['pwd', 'otp'];
+  return ['pwd'];
 }
 
 /** What the ID token builder knows about the exchange. */
@@ -207,12 +231,13 @@ export async function startRogueIdp(options: RogueIdpOptions): Promise<RogueIdp>
       ...(code.params.get('nonce') ? { nonce: code.params.get('nonce') } : {}),
       acr: identity.vot,
       vot: identity.vot,
+      ...(identity.amr === null ? {} : { amr: identity.amr ?? amrForVot(identity.vot) }),
       vtm: `${issuer}/trustmark`,
       verified_claims: {
         verification: {
           trust_framework: 'uk_diatf',
           assurance_level: 'medium',
-          evidence: [{ type: 'document', document_details: { type: 'passport' } }],
+          ...(identity.evidence === null ? {} : { evidence: identity.evidence ?? evidenceForVot(identity.vot) }),
         },
         claims: Object.fromEntries(Object.entries(identity.claims).filter(([k]) => asked.includes(k))),
       },

@@ -29,7 +29,7 @@ describe('beginAuthorization', () => {
     expect(p.get('vtr')).toBe('["Cl.Cm.P2"]');
     expect(p.get('ui_locales')).toBe('cy');
     expect(JSON.parse(p.get('claims')!)).toEqual({
-      id_token: { verified_claims: { verification: { trust_framework: null }, claims: { given_name: null, family_name: null, birthdate: null } } },
+      id_token: { verified_claims: { verification: { trust_framework: null, evidence: null }, claims: { given_name: null, family_name: null, birthdate: null } } },
     });
     expect(p.get('state')).toBe(secrets.state);
     expect(p.get('nonce')).toBe(secrets.nonce);
@@ -48,7 +48,8 @@ describe('beginAuthorization', () => {
     expect(a.secrets.state).not.toBe(b.secrets.state);
     expect(a.secrets.nonce).not.toBe(b.secrets.nonce);
     expect(a.secrets.codeVerifier).not.toBe(b.secrets.codeVerifier);
-    expect(a.url.searchParams.has('claims')).toBe(false);
+    // No attributes asked for: only the evidence (its GPG 45 scores decide the level).
+    expect(JSON.parse(a.url.searchParams.get('claims')!)).toEqual({ id_token: { verified_claims: { verification: { trust_framework: null, evidence: null }, claims: {} } } });
     expect(a.url.searchParams.has('ui_locales')).toBe(false);
     expect(b.url.searchParams.get('vtr')).toBe('["Cl.Cm.P2","Cl.Cm.Cp.P1"]');
     expect(s.rogues['civic-id']!.requests.filter((r) => r.endpoint === 'discovery')).toHaveLength(1);

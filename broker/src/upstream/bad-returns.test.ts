@@ -199,7 +199,7 @@ describe('responses that must be refused', () => {
       ctx.sign({
         ...ctx.claims,
         verified_claims: {
-          verification: { trust_framework: 'uk_diatf' },
+          verification: (ctx.claims.verified_claims as { verification: Record<string, unknown> }).verification,
           claims: { given_name: 'Margaret', birthdate: '1958-03-14', family_name: 'Okafor', email: 'm@example.org', unknown_thing: 'x' },
         },
       } as JWTPayload),

@@ -8,7 +8,7 @@
 import * as client from 'openid-client';
 import { decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import type { Logger } from 'pino';
-import type { AttributeName, IdentityProviderPolicy, Policies, Vector } from '@idbroker/policies';
+import { scoresFromEvidence, type AttributeName, type Gpg45Scores, type IdentityProviderPolicy, type Policies, type Vector } from '@idbroker/policies';
 import { Circuit } from './circuit.js';
 import { UpstreamError } from './errors.js';
 
@@ -53,7 +53,7 @@ export interface UpstreamIdentity {
   verifiedClaims: { verification: Record<string, unknown>; claims: Record<string, unknown> };
 }
 
-export type OfferReason = 'not_certified_for_level' | 'certification_expired' | 'suspended' | 'unavailable';
+export type OfferReason = 'not_certified_for_level' | 'certification_expired' | 'certificate_withdrawn' | 'suspended' | 'unavailable';
 
 export interface Offer {
   policy: IdentityProviderPolicy;
@@ -141,6 +141,7 @@ export class IdentityProviders {
       let reason: OfferReason | undefined;
       if (policy.status !== 'enabled') reason = 'suspended';
       else if (certificationExpired(policy, now)) reason = 'certification_expired';
+      else if (policy.certification.register.status !== 'listed') reason = 'certificate_withdrawn';
       else if (!levels.satisfiesAny(certified, requested)) reason = 'not_certified_for_level';
       const offered = reason === undefined;
       const circuit = this.circuit(policy.id);
@@ -194,16 +195,15 @@ export class IdentityProviders {
       nonce,
       vtr: JSON.stringify(requested),
     };
-    if (request.attributes.length > 0) {
-      params.claims = JSON.stringify({
-        id_token: {
-          verified_claims: {
-            verification: { trust_framework: null },
-            claims: Object.fromEntries(request.attributes.map((a) => [a, null])),
-          },
+    // Always ask for the evidence (the GPG 45 scores decide the level), with the attributes asked for.
+    params.claims = JSON.stringify({
+      id_token: {
+        verified_claims: {
+          verification: { trust_framework: null, evidence: null },
+          claims: Object.fromEntries(request.attributes.map((a) => [a, null])),
         },
-      });
-    }
+      },
+    });
     if (request.uiLocales && UI_LOCALES.test(request.uiLocales)) params.ui_locales = request.uiLocales;
     const url = client.buildAuthorizationUrl(config, params);
     return { url, secrets: { state, nonce, codeVerifier, idpId, requested, attributes: [...request.attributes] } };
@@ -276,10 +276,10 @@ export class IdentityProviders {
     const { levels } = this.policies;
     const raw = typeof claims.vot === 'string' ? claims.vot : typeof claims.acr === 'string' ? (levels.acrAliases[claims.acr] ?? claims.acr) : undefined;
     if (raw === undefined) throw new UpstreamError('invalid_response', 'ID token names no level reached (vot or acr)');
-    let achieved: Vector;
+    let claimed: Vector;
     let requested: Vector[];
     try {
-      achieved = levels.parseVector(raw);
+      claimed = levels.parseVector(raw);
     } catch {
       throw new UpstreamError('invalid_response', 'ID token vot is not a known vector');
     }
@@ -288,22 +288,65 @@ export class IdentityProviders {
     } catch {
       throw new UpstreamError('invalid_response', 'journey secrets name an unknown vector');
     }
-    if (!levels.satisfiesAny(achieved, requested)) {
-      throw new UpstreamError('level_not_met', `reached ${levels.format(achieved)}, asked for ${secrets.requested.join(' or ')}`);
+    if (!levels.satisfiesAny(claimed, requested)) {
+      throw new UpstreamError('level_not_met', `reached ${levels.format(claimed)}, asked for ${secrets.requested.join(' or ')}`);
     }
     // Within the IdP's certification at this moment (re-read the policy: it may have changed).
     const current_ = this.policies.identityProvider(idpId);
     const now = this.now();
     if (!current_ || current_.status !== 'enabled') throw new UpstreamError('level_not_met', `${idpId} is no longer enabled`);
     if (certificationExpired(current_, now)) throw new UpstreamError('level_not_met', `${idpId} certification expired before the return`);
+    if (current_.certification.register.status !== 'listed') throw new UpstreamError('level_not_met', `${idpId} was withdrawn from the register before the return`);
+    const verifiedClaims = this.verifiedClaims(claims.verified_claims, secrets.attributes);
+    // The label is a claim: the evidence decides (GPG 45 scores for confidence, amr for authentication).
+    const achieved = this.decideLevel(idpId, current_, claimed, claims);
     const certified = { confidence: current_.certified.confidence, authentication: current_.certified.authentication };
     if (!levels.satisfies(certified, achieved)) {
       throw new UpstreamError('level_not_met', `${idpId} is not certified for the ${levels.format(achieved)} it claims`);
     }
 
-    const verifiedClaims = this.verifiedClaims(claims.verified_claims, secrets.attributes);
     this.log?.info({ idp: idpId, vot: levels.format(achieved) }, 'identity provider return accepted');
     return { idpId, subject: claims.sub, achieved, vot: levels.format(achieved), verifiedClaims };
+  }
+
+  /**
+   * Check the claimed level against the evidence: the GPG 45 scores in verified_claims must meet
+   * a profile of the claimed confidence that the IdP's certificate covers, and the amr must meet
+   * the claimed authentication (levels.yaml). Returns the level reached (the claim, when the
+   * evidence supports it). Throws level_not_met otherwise; the detail has no personal data.
+   */
+  private decideLevel(idpId: string, policy: IdentityProviderPolicy, claimed: Vector, claims: Record<string, unknown>): Vector {
+    const { levels } = this.policies;
+    const vc = claims.verified_claims;
+    const verification = vc && typeof vc === 'object' && !Array.isArray(vc) ? (vc as Record<string, unknown>).verification : undefined;
+    const evidence = verification && typeof verification === 'object' ? (verification as Record<string, unknown>).evidence : undefined;
+    let scores: Gpg45Scores | undefined;
+    try {
+      scores = scoresFromEvidence(evidence);
+    } catch (e) {
+      throw new UpstreamError('invalid_response', `GPG 45 scores: ${(e as Error).message}`);
+    }
+    const decided = levels.confidenceFromScores(scores, policy.certification.profiles);
+    if (levels.confidenceRank(claimed.confidence) > levels.confidenceRank(decided.confidence)) {
+      if (!scores) throw new UpstreamError('level_not_met', `${idpId} claims ${levels.format(claimed)} without GPG 45 scores`);
+      const anyProfile = levels.confidenceFromScores(scores);
+      const beyond = levels.confidenceRank(anyProfile.confidence) >= levels.confidenceRank(claimed.confidence);
+      throw new UpstreamError(
+        'level_not_met',
+        beyond
+          ? `${idpId} is not certified for the ${claimed.confidence} it claims: scores ${levels.formatScores(scores)} meet ${anyProfile.profile}, which is not on its certificate`
+          : `${idpId} claims ${claimed.confidence}: scores ${levels.formatScores(scores)} meet no ${claimed.confidence} profile (reach ${decided.confidence})`,
+      );
+    }
+    const amr = Array.isArray(claims.amr) ? claims.amr.filter((v): v is string => typeof v === 'string') : undefined;
+    const authentication = levels.authenticationFromAmr(amr);
+    if (levels.authenticationRank(claimed.authentication) > (authentication ? levels.authenticationRank(authentication) : -1)) {
+      throw new UpstreamError(
+        'level_not_met',
+        `${idpId} claims ${claimed.authentication}: amr [${(amr ?? []).join(' ').slice(0, 64)}] meets ${authentication ?? 'no authentication level'}`,
+      );
+    }
+    return claimed;
   }
 
   /** One round of health checks now (all IdPs, or one). */

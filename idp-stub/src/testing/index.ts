@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { defaultPoliciesDir, type IdentityProviderPolicy, type Levels } from '@idbroker/policies';
 import type { JWK } from 'jose';
-import { startIdpStub, type DemoIdentity, type IdpStub, type Switches } from '../index.js';
+import { startIdpStub, type DemoIdentity, type FailMode, type IdpStub, type Switches } from '../index.js';
 
 export { SoftwareAuthenticator, cborEncode } from './soft-authenticator.js';
 export type { SoftCredential, SoftwareAuthenticatorOptions } from './soft-authenticator.js';
@@ -101,4 +101,43 @@ export async function startTestIdps(options: TestIdpsOptions): Promise<TestIdps>
       await Promise.all([...stubs.values()].map((s) => s.close()));
     },
   };
+}
+
+/** The settings `/admin/switches` takes (see idp-stub/README.md, "Simulator"). */
+export interface StubSettings {
+  fail?: FailMode;
+  delayMs?: number;
+  /** Claim this vector whatever the evidence; null: back to normal. */
+  level?: string | null;
+  /** GPG 45 scores to return: { evidence: [[strength, validity]], activity, fraud, verification }; null: none; "person": the person's own. */
+  scores?: { evidence: Array<[number, number]>; activity: number; fraud: number; verification: number } | null | 'person';
+  /** Return codes: the authorization ends with access_denied, "return_code: A B". [] or null: none. */
+  returnCodes?: string[] | null;
+  /** Per-identity settings (by username) over the global ones; null clears one person's (or, for the whole map, all). */
+  identities?: Record<string, Omit<StubSettings, 'delayMs' | 'identities'> | null> | null;
+  /** Start from the defaults before applying the rest. */
+  reset?: boolean;
+}
+
+/**
+ * Configure a running IdP stub over HTTP (any stub started with an admin token: `npm start`
+ * with IDP_STUB_ADMIN_TOKEN, a container, or startTestIdps({ adminToken })). Returns the
+ * switches now in force. Throws with the stub's error description when refused.
+ *
+ *   await configureStub('http://localhost:3101', token, { identities: { margaret: { level: 'Cl.Cm.P2', scores: { evidence: [[2, 2]], activity: 0, fraud: 1, verification: 1 } } } });
+ */
+export async function configureStub(stubUrl: string, adminToken: string, settings: StubSettings): Promise<Switches> {
+  const res = await fetch(`${stubUrl.replace(/\/$/, '')}/admin/switches`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(settings),
+  });
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`the IdP stub refused the settings (${res.status}): ${String(body.error_description ?? body.error ?? '')}`);
+  return body as unknown as Switches;
+}
+
+/** Put a running IdP stub back to normal behaviour. */
+export function resetStub(stubUrl: string, adminToken: string): Promise<Switches> {
+  return configureStub(stubUrl, adminToken, { reset: true });
 }
