@@ -161,6 +161,44 @@ describe('a journey with a wallet (OpenID4VP 1.0, SD-JWT VC)', () => {
     }
   });
 
+  it('a claim the journey needs left undisclosed: refused as missing, with a way forward', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'], attributes: ATTRIBUTES });
+    const { sameDevice } = await chooseWallet(citizen);
+    const failure = await answerInWallet(citizen, sameDevice, { onlyDisclose: 'given_name' });
+    expect((failure as { url: string }).url).toMatch(/\/failure$/);
+    expect(fed.logs.join('')).toMatch(/a claim asked for is missing from the presentation/);
+  });
+
+  it('cross-device: the wallet on another device fetches the QR request, answers, and the page that showed the QR code continues', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'], attributes: ATTRIBUTES });
+    const { sameDevice, page } = await chooseWallet(citizen);
+    const walletPage = citizen.html;
+    // Continuing before the wallet answered: told so, still on the page.
+    const early = await citizen.press('wallet');
+    expect(early).toMatchObject({ kind: 'page', status: 400 });
+    expect(citizen.html).toContain('Your wallet has not answered yet');
+    // The phone: its own browser, the QR code's request_uri (…/cross).
+    const cross = new URL(sameDevice);
+    cross.searchParams.set('request_uri', sameDevice.searchParams.get('request_uri')!.replace(/\/same$/, '/cross'));
+    expect(walletPage).toContain('wallet-qr');
+    const phone = new Citizen(fed);
+    phone.service = citizen.service;
+    const request = await phone.browser.follow(cross);
+    const { getText } = await import('../support/browser-client.js');
+    const html = await getText(request.response);
+    const answered = await phone.browser.submitForm(html, request.url, { fields: { person: 'margaret', decision: 'share' } });
+    expect(answered.status).toBe(200); // no redirect: the phone is told to go back to the other device
+    expect(await getText(answered)).toContain('Go back to the device where you started');
+    // The first device continues.
+    await citizen.visit((page as { url: string }).url);
+    const consent = await citizen.press('wallet');
+    expect(consent).toMatchObject({ kind: 'page', status: 200 });
+    expect((consent as { url: string }).url).toMatch(/\/consent$/);
+    expect(citizen.html).toContain('Okafor');
+  });
+
   it('declined in the wallet: cancelled, with other providers offered', async () => {
     const citizen = new Citizen(fed);
     await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'], attributes: ATTRIBUTES });
@@ -168,8 +206,9 @@ describe('a journey with a wallet (OpenID4VP 1.0, SD-JWT VC)', () => {
     expect((failure as { url: string }).url).toMatch(/\/failure$/);
     expect(citizen.html).toMatch(/\/another"/);
     expect(fed.logs.join('')).toMatch(/the person declined in the wallet/);
-    const events = await auditOf(citizen.html);
-    expect(events.at(-1)).toMatchObject({ type: 'journey.idpFailed', data: { idp: WALLET_ID, reason: 'cancelled' } });
+    // (The cancelled page shows no reference: the last audit event is this journey's.)
+    const all = await fed.brokers[0]!.audit.list({ limit: 1000 });
+    expect(all.filter((e) => e.type.startsWith('journey.')).at(-1)).toMatchObject({ type: 'journey.idpFailed', data: { idp: WALLET_ID, reason: 'cancelled' } });
     const picker = await citizen.press('another');
     expect(picker).toMatchObject({ kind: 'page', status: 200 });
     expect(citizen.html).toContain('value="civic-id"');

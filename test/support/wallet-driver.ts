@@ -19,11 +19,11 @@ export async function chooseWallet(citizen: Citizen): Promise<{ sameDevice: URL;
 }
 
 /** At the wallet stub: share as `person` (or decline); back at the broker. */
-export async function answerInWallet(citizen: Citizen, walletUrl: URL, options: { person?: string; decision?: 'share' | 'decline' } = {}): Promise<Landing> {
+export async function answerInWallet(citizen: Citizen, walletUrl: URL, options: { person?: string; decision?: 'share' | 'decline'; onlyDisclose?: string } = {}): Promise<Landing> {
   const request = await citizen.browser.follow(walletUrl);
   const html = await getText(request.response);
   if (request.response.status !== 200) throw new Error(`the wallet refused the request (${request.response.status}): ${html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 300)}`);
-  const answered = await citizen.browser.submitForm(html, request.url, { fields: { person: options.person ?? 'margaret', decision: options.decision ?? 'share' } });
+  const answered = await citizen.browser.submitForm(html, request.url, { fields: { person: options.person ?? 'margaret', decision: options.decision ?? 'share', ...(options.onlyDisclose ? { disclose: options.onlyDisclose } : {}) } });
   const location = answered.headers.get('location');
   if (answered.status !== 303 || !location) throw new Error(`the wallet did not send the browser back (${answered.status}): ${(await getText(answered)).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 300)}`);
   return citizen.visit(new URL(location, request.url));
