@@ -63,10 +63,27 @@ describe('the staff console in Chromium', () => {
       await page.click('#escalate-form button');
       await page.waitForLoadState();
       expect(await page.textContent('main')).toContain('Civic ID service desk, ticket 7781');
-      await page.selectOption('#outcome', 'verified_another_way');
+      // No outcome chosen: an error, nothing resolved.
       await page.click('#resolve-form button');
       await page.waitForLoadState();
+      expect(await page.textContent('.govuk-error-summary')).toContain('Choose the outcome of the case');
+      await check(page, 'staff-case-outcome-missing');
+      await page.check('input[name=outcome][value=verified_another_way]');
+      await page.click('#resolve-form button');
+      await page.waitForLoadState();
+      // Confirmed on its own page, which says what closing deletes.
+      expect(await page.textContent('h1')).toContain(`Resolve case ${ref}?`);
+      expect(await page.textContent('main')).toContain('what the person told us');
+      await check(page, 'staff-resolve-confirm');
+      await page.click('#confirm-form button');
+      await page.waitForLoadState();
+      expect(await page.textContent('.govuk-notification-banner')).toContain('The case has been resolved');
       expect(await page.textContent('main')).toContain('Resolved');
+      // Plain words, not codes; the console's own frame.
+      expect(await page.textContent('main')).toContain('Identity not checked thoroughly enough');
+      expect(await page.textContent('main')).not.toContain('level_not_met');
+      expect(await page.textContent('header')).toContain('Support console');
+      expect(await page.locator('.govuk-phase-banner').count()).toBe(0);
       await check(page, 'staff-case-resolved');
     } finally {
       await context.close();

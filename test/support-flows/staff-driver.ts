@@ -51,7 +51,8 @@ export class StaffMember {
     return this.browser.fetch(new URL(`/support/staff/cases/${ref}/${action}`, this.base), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf, ...fields }).toString(),
+      // Resolving is confirmed on a page of its own; the driver confirms unless told otherwise.
+      body: new URLSearchParams({ csrf, ...(action === 'resolve' && fields.confirm === undefined ? { confirm: 'yes' } : {}), ...fields }).toString(),
     });
   }
 }

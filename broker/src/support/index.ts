@@ -15,7 +15,7 @@ import type { Store } from '../store/index.js';
 import type { Sealer } from '../crypto/seal.js';
 import type { AuditEventInput, AuditTrail } from '../audit/index.js';
 import type { Views } from '../views/index.js';
-import { resolveLocale } from '../views/index.js';
+import { messages, resolveLocale, type Locale } from '../views/index.js';
 import type { JourneySupport } from '../journey/routes.js';
 import type { Metrics } from '../metrics/index.js';
 import { PublicError } from '../errors.js';
@@ -85,6 +85,20 @@ class NotRecorded extends Error {
 }
 
 /** JSON for a <script type="application/json"> block: nothing in it can close the element. */
+/** Actions whose success the next page reports (`?done=`). */
+const DONE = new Set(['note', 'escalate', 'assign', 'resolve', 'reopen']);
+
+/** A code in words (reason, stage, outcome, event), or the code itself when no words are written for it. */
+function words(locale: Locale, prefix: string, code: string): string {
+  return messages[locale][prefix + code] ?? messages.en[prefix + code] ?? code;
+}
+
+/** A time as people read it, in UK time: "2 December 2026, 14:05" / "2 Rhagfyr 2026, 14:05". */
+function when(locale: Locale, epochMs: number): string {
+  if (!Number.isFinite(epochMs)) return '';
+  return new Intl.DateTimeFormat(locale === 'cy' ? 'cy-GB' : 'en-GB', { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'Europe/London' }).format(new Date(epochMs));
+}
+
 const safeJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
@@ -188,6 +202,7 @@ export function createSupport(o: SupportOptions): Support {
           service: serviceName(found.service),
           updatedAt: new Date(found.updatedAt).toISOString(),
           closedInactive: found.outcome === 'closed_inactive',
+          ...(found.status === 'resolved' && found.outcome && found.outcome !== 'closed_inactive' ? { outcome: found.outcome } : {}),
           inactiveDays: inactiveCloseDays,
         },
       },
@@ -335,21 +350,39 @@ export function createSupport(o: SupportOptions): Support {
   router.get('/support/staff', staffPages, async (ctx) => {
     const { session, account } = await staffOf(ctx);
     const q = ctx.query as Record<string, string | undefined>;
+    const locale = resolveLocale(ctx);
+    // Search by reference (a journey's or a case's: they are the same for a case opened from a journey).
+    let searchError: 'not_found' | undefined;
+    if (q.ref !== undefined) {
+      const found = q.ref.trim() ? await cases.find(q.ref) : undefined;
+      if (found && may(account, 'view', found)) {
+        ctx.status = 303;
+        return ctx.redirect(`/support/staff/cases/${found.ref}`);
+      }
+      searchError = 'not_found';
+    }
+    const which = q.list === 'resolved' || q.list === 'all' ? q.list : 'open';
     // Each staff member sees the cases they may view (an agent: those assigned to them).
-    const list = (await cases.queue({ ...(q.service ? { service: q.service } : {}), ...(q.idp ? { idp: q.idp } : {}), ...(q.reason ? { reason: q.reason } : {}) })).filter((c) => may(account, 'view', c));
+    const all = (await cases.queue({ ...(q.service ? { service: q.service } : {}), ...(q.idp ? { idp: q.idp } : {}), ...(q.reason ? { reason: q.reason } : {}), includeResolved: true })).filter((c) => may(account, 'view', c));
+    const isOpen = (c: SupportCase) => c.status !== 'resolved';
+    const list = all.filter((c) => (which === 'all' ? true : which === 'open' ? isOpen(c) : !isOpen(c)));
     o.views.render(
       ctx,
       'support/staff-queue',
       {
         signedInAs: { name: account.name, role: account.role },
-        cases: list.map(summary),
+        cases: list.map((c) => ({ ...summary(c), reason: words(locale, 'support.reason.', c.reason) })),
+        list: which,
+        counts: { open: all.filter(isOpen).length, resolved: all.filter((c) => !isOpen(c)).length, all: all.length },
+        ...(searchError ? { searchError, searchValue: String(q.ref).slice(0, 40) } : {}),
+        ...(typeof q.done === 'string' && DONE.has(q.done) ? { done: q.done } : {}),
         filters: { service: q.service ?? '', idp: q.idp ?? '', reason: q.reason ?? '' },
         services: o.policies.relyingParties.map((r) => ({ value: r.client_id, text: r.display_name })),
         idps: o.policies.identityProviders.map((i) => ({ value: i.id, text: i.display_name })),
         csrfToken: session.csrf,
         canVerifyAudit: may(account, 'verify_audit'),
       },
-      { locale: resolveLocale(ctx) },
+      { locale },
     );
   });
 
@@ -358,18 +391,44 @@ export function createSupport(o: SupportOptions): Support {
     const c = await cases.find(ctx.params.ref!);
     if (!c) throw new PublicError(404, 'not_found', 'no such case');
     if (!may(account, 'view', c)) return refuse(ctx, session, account, 'view', c.ref);
-    await record('view', { type: 'staff.viewedCase', actor: account.id, caseRef: c.ref });
+    // A view is audited once per session and case an hour (not on every reload or return from an
+    // action), and before the page is shown: if it cannot be recorded, the page is not shown.
+    const viewedKey = `staff-viewed:{${session.sid}}:${c.ref}`;
+    if ((await o.store.get(viewedKey)) === null) {
+      await record('view', { type: 'staff.viewedCase', actor: account.id, caseRef: c.ref });
+      await o.store.setIfAbsent(viewedKey, '1', 3600);
+    }
+    await renderCase(ctx, session, account, c);
+  });
+
+  /** The case page (also re-rendered, status 400, when an outcome was not chosen). */
+  async function renderCase(ctx: Koa.Context, session: StaffSession, account: StaffAccount, c: SupportCase, extra: { outcomeError?: boolean } = {}) {
+    const locale = resolveLocale(ctx);
     const timeline = [...(await o.audit.list({ journey: c.journeyRef })), ...(await o.audit.list({ caseRef: c.ref }))]
       .sort((a, b) => a.seq - b.seq)
       .filter((e, i, all) => all.findIndex((x) => x.seq === e.seq) === i)
-      .map((e) => ({ at: e.at, type: e.type, actor: e.actor ?? '', reason: typeof e.data?.reason === 'string' ? e.data.reason : '' }));
+      .map((e) => ({ at: when(locale, Date.parse(e.at)), type: words(locale, 'support.event.', e.type.replace(/\./g, '_')), actor: e.actor ?? '', reason: typeof e.data?.reason === 'string' ? words(locale, 'support.reason.', e.data.reason) : '' }));
     const people = await staff.list();
+    const q = ctx.query as Record<string, string | undefined>;
     o.views.render(
       ctx,
       'support/staff-case',
       {
         signedInAs: { name: account.name, role: account.role },
-        supportCase: { ...summary(c), requested: c.requested.join(' or '), stage: c.stage, journeyRef: c.journeyRef, createdAt: new Date(c.createdAt).toISOString(), outcome: c.outcome ?? '', escalations: c.escalations.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), notes: c.notes.map((n) => ({ ...n, at: new Date(n.at).toISOString() })), citizen: c.citizen ?? {} },
+        supportCase: {
+          ...summary(c),
+          reason: words(locale, 'support.reason.', c.reason),
+          requested: c.requested.join(' or '),
+          stage: words(locale, 'support.stage.', c.stage),
+          journeyRef: c.journeyRef,
+          createdAt: when(locale, c.createdAt),
+          outcome: c.outcome ? words(locale, 'support.outcome.', c.outcome) : '',
+          escalations: c.escalations.map((e) => ({ ...e, at: when(locale, e.at) })),
+          notes: c.notes.map((n) => ({ ...n, at: when(locale, n.at) })),
+          citizen: c.citizen ?? {},
+        },
+        ...(typeof q.done === 'string' && DONE.has(q.done) ? { done: q.done } : {}),
+        ...(extra.outcomeError ? { outcomeError: true } : {}),
         timeline,
         can: Object.fromEntries((['note', 'escalate', 'resolve', 'assign', 'reopen'] as const).map((a) => [a, may(account, a, c)])),
         // Whom the case can go to (agents and supervisors, by name), and who has it now.
@@ -378,9 +437,9 @@ export function createSupport(o: SupportOptions): Support {
         outcomes: [...RESOLUTION_OUTCOMES],
         csrfToken: session.csrf,
       },
-      { locale: resolveLocale(ctx) },
+      { locale, ...(extra.outcomeError ? { status: 400 } : {}) },
     );
-  });
+  }
 
   router.post('/support/staff/cases/:ref/:action', staffPages, forms, async (ctx) => {
     const { session, account } = await staffOf(ctx);
@@ -420,7 +479,24 @@ export function createSupport(o: SupportOptions): Support {
       }
       case 'resolve': {
         const outcome = body.outcome as ResolutionOutcome;
+        // The outcome is chosen on purpose (no default), and resolving is confirmed on a page that
+        // says what closing deletes, before anything happens.
+        if (body.outcome === undefined || body.outcome === '') return renderCase(ctx, session, account, c, { outcomeError: true });
         if (!RESOLUTION_OUTCOMES.includes(outcome)) throw new PublicError(400, 'bad_request', 'unknown outcome');
+        if (body.confirm !== 'yes') {
+          return o.views.render(
+            ctx,
+            'support/staff-resolve-confirm',
+            {
+              signedInAs: { name: account.name, role: account.role },
+              ref: c.ref,
+              outcome,
+              deletes: { contact: Boolean(c.citizen?.contact), description: Boolean(c.citizen?.description), notes: c.notes.length },
+              csrfToken: session.csrf,
+            },
+            { locale: resolveLocale(ctx) },
+          );
+        }
         change = async () => {
           await cases.resolve(c.ref, outcome, account.id);
           o.metrics?.caseResolved(outcome);
@@ -435,7 +511,9 @@ export function createSupport(o: SupportOptions): Support {
     await record('action', { type: `staff.${action}`, actor: account.id, caseRef: c.ref, data });
     await change();
     ctx.status = 303;
-    ctx.redirect(`/support/staff/cases/${c.ref}`);
+    // What was done, said on the next page (an agent assigning a case away may no longer see it).
+    const stillVisible = action !== 'assign' || may(account, 'view', { ...c, assignee: data.to ?? c.assignee });
+    ctx.redirect(stillVisible ? `/support/staff/cases/${c.ref}?done=${action}` : `/support/staff?done=${action}`);
   });
 
   router.get('/support/staff/audit', staffPages, async (ctx) => {

@@ -115,6 +115,8 @@ export interface PageModels {
       /** Closed by the broker after `inactiveDays` without activity (what the citizen typed is deleted). */
       closedInactive?: boolean;
       inactiveDays?: number;
+      /** How a resolved case was resolved (an outcome code): the page says it in words, with what to do next. */
+      outcome?: string;
     };
   };
   'support/staff-sign-in': { optionsJson: string; error?: 'not_verified'; signedOut?: boolean; enrolled?: boolean };
@@ -130,6 +132,22 @@ export interface PageModels {
     idps: Array<{ value: string; text: string }>;
     csrfToken: string;
     canVerifyAudit: boolean;
+    /** Which cases are listed (default open), and how many each list has. */
+    list?: 'open' | 'resolved' | 'all';
+    counts?: { open: number; resolved: number; all: number };
+    /** A reference searched for that is not a case this person may see. */
+    searchError?: 'not_found';
+    searchValue?: string;
+    /** The action just done (a success message). */
+    done?: string;
+  };
+  /** Resolving a case: the chosen outcome, and what closing it deletes, confirmed before it happens. */
+  'support/staff-resolve-confirm': {
+    signedInAs: StaffIdentity;
+    ref: string;
+    outcome: string;
+    deletes: { contact: boolean; description: boolean; notes: number };
+    csrfToken: string;
   };
   'support/staff-case': {
     signedInAs: StaffIdentity;
@@ -151,6 +169,10 @@ export interface PageModels {
     assigneeName: string;
     outcomes: string[];
     csrfToken: string;
+    /** The action just done (a success message). */
+    done?: string;
+    /** Resolve was pressed without choosing an outcome. */
+    outcomeError?: boolean;
   };
   'support/staff-audit': { signedInAs: StaffIdentity; result: { ok: boolean; count: number; brokenAt?: number; reason?: string } };
   /** After the citizen asked for help: the case reference and what happens next. */
