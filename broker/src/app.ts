@@ -165,6 +165,12 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
       const left = daysLeft(p.certification_expires);
       if (certificationExpired(p, new Date(now()))) logger.warn({ idp: p.id, expired: p.certification_expires }, 'IdP certification has ended: it is not offered');
       else if (threshold(left)) logger.warn({ idp: p.id, daysLeft: left, threshold: threshold(left) }, 'IdP certification ends soon');
+      if (p.certification.register.status !== 'listed') logger.warn({ idp: p.id }, 'IdP certificate withdrawn from the register: it is not offered');
+      // The yearly surveillance audit: due a year after the last one.
+      const due = new Date(new Date(`${p.certification.last_surveillance_audit}T00:00:00Z`).getTime() + 365 * 86_400_000).toISOString().slice(0, 10);
+      const auditLeft = daysLeft(due);
+      if (auditLeft < 0) logger.warn({ idp: p.id, due }, 'IdP surveillance audit overdue');
+      else if (threshold(auditLeft)) logger.warn({ idp: p.id, daysLeft: auditLeft, threshold: threshold(auditLeft) }, 'IdP surveillance audit due soon');
     }
     for (const r of policies.relyingParties) {
       if (!r.keys_expire) continue;

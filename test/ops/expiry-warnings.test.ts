@@ -1,6 +1,9 @@
 /** Operators are warned, in the logs and the metrics, as certifications and service keys near their end. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicies } from '@idbroker/policies';
 import { startFederation, type Federation } from '../support/federation.js';
+
+const swift = loadPolicies(undefined, { now: new Date('2026-11-23') }).identityProvider('swift-verify')!;
 
 describe('expiry warnings', () => {
   let fed: Federation;
@@ -8,7 +11,10 @@ describe('expiry warnings', () => {
     fed = await startFederation({
       idps: ['civic-id', 'swift-verify'],
       policyChanges: {
-        idps: { 'civic-id': { certification_expires: '2030-06-30' }, 'swift-verify': { certification_expires: '2030-07-31' } },
+        idps: {
+          'civic-id': { certification_expires: '2030-06-30' },
+          'swift-verify': { certification_expires: '2030-07-31', certification: { ...swift.certification, issued: '2027-08-01', last_surveillance_audit: '2029-06-24' } },
+        },
         rps: { 'example-council-tax': { keys_expire: '2030-06-22' } },
       },
       clockStart: new Date('2030-06-20T12:00:00Z'),
@@ -21,7 +27,14 @@ describe('expiry warnings', () => {
   it('warns at 30, 14 and 3 days, and not before', () => {
     expect(warnings()).toContainEqual(expect.objectContaining({ idp: 'civic-id', daysLeft: 10, threshold: 14, msg: 'IdP certification ends soon' }));
     expect(warnings()).toContainEqual(expect.objectContaining({ service: 'example-council-tax', daysLeft: 2, threshold: 3, msg: 'service keys expire soon' }));
-    expect(warnings().some((w) => w.idp === 'swift-verify')).toBe(false); // 41 days left
+    expect(warnings().some((w) => w.idp === 'swift-verify' && w.msg === 'IdP certification ends soon')).toBe(false); // 41 days left
+  });
+
+  it('warns as the yearly surveillance audit falls due (30, 14, 3 days) and once it is overdue', () => {
+    // swift-verify's last audit was 2029-06-24: the next is due 2030-06-24, 4 days after the clock.
+    expect(warnings()).toContainEqual(expect.objectContaining({ idp: 'swift-verify', daysLeft: 4, threshold: 14, msg: 'IdP surveillance audit due soon' }));
+    // civic-id's last audit (2026) is long past a year.
+    expect(warnings()).toContainEqual(expect.objectContaining({ idp: 'civic-id', msg: 'IdP surveillance audit overdue' }));
   });
 
   it('exposes the days left as metrics', async () => {
