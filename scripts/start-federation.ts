@@ -10,30 +10,31 @@ import { configFromEnv, createBroker } from '@idbroker/broker';
 import { startIdpStub, type IdpStub } from '@idbroker/idp-stub';
 import { startWalletStub, type WalletStub } from '@idbroker/wallet-stub';
 import { startExampleService } from '../relying-party-sdk/examples/council-tax/app.js';
+import { localFederationLayout, localFederationPolicies, resolveLocalhostNames } from './local-federation.js';
+
+// Every part has a cookie host of its own (see local-federation.ts): the broker at localhost,
+// each IdP stub at <id>.localhost, the example service at council-tax.localhost.
+resolveLocalhostNames();
 
 const env = process.env;
-const brokerPort = Number(env.BROKER_PORT ?? 3000);
-const issuer = env.BROKER_ISSUER ?? `http://localhost:${brokerPort}`;
-const servicePort = Number(env.SERVICE_PORT ?? 3200);
-const policies = loadPolicies(env.POLICIES_DIR ?? defaultPoliciesDir);
+const loaded = loadPolicies(env.POLICIES_DIR ?? defaultPoliciesDir);
+// The policies follow the ports chosen (BROKER_PORT, SERVICE_PORT, CIVIC_ID_PORT, ...): the
+// IdPs' issuers and the example service's redirect URI and matching URL.
+const layout = localFederationLayout(loaded, env);
+const policies = localFederationPolicies(loaded, layout);
+const { brokerPort, servicePort } = layout;
+const issuer = layout.brokerIssuer;
 const brokerClientJwks = { keys: [JSON.parse(readFileSync(resolve(defaultPoliciesDir, 'dev-keys/broker-idp-client.public.jwk.json'), 'utf8'))] };
-
-const idpPortOverride: Record<string, string | undefined> = {
-  'civic-id': env.CIVIC_ID_PORT,
-  'swift-verify': env.SWIFT_VERIFY_PORT,
-  'community-vouch': env.COMMUNITY_VOUCH_PORT,
-};
 
 const stubs: IdpStub[] = [];
 const overrides: Record<string, string> = {};
 for (const policy of policies.identityProviders) {
-  const port = Number(idpPortOverride[policy.id] ?? new URL(policy.issuer).port);
-  const stubIssuer = `http://localhost:${port}`;
+  const stubIssuer = policy.issuer;
   stubs.push(
     await startIdpStub({
       policy,
       levels: policies.levels,
-      port,
+      port: Number(new URL(stubIssuer).port),
       issuer: stubIssuer,
       broker: { clientId: policy.broker_client.client_id, jwks: brokerClientJwks as never, redirectUris: [`${issuer}/idp/${policy.id}/callback`] },
       ...(env.IDP_STUB_ADMIN_TOKEN ? { adminToken: env.IDP_STUB_ADMIN_TOKEN } : {}),
@@ -55,10 +56,10 @@ for (const policy of policies.walletProviders) {
 }
 
 const config = configFromEnv({ ...env, BROKER_ISSUER: issuer, PORT: String(brokerPort) });
-const broker = await createBroker({ ...config, idpIssuerOverrides: overrides, host: env.HOST ?? 'localhost' }, { policies });
+const broker = await createBroker({ ...config, idpIssuerOverrides: overrides, host: env.HOST ?? '127.0.0.1' }, { policies });
 await broker.listen(brokerPort);
 
-const service = await startExampleService({ port: servicePort, brokerIssuer: issuer, allowInsecureRequests: true });
+const service = await startExampleService({ port: servicePort, host: '127.0.0.1', baseUrl: layout.serviceOrigin, brokerIssuer: issuer, allowInsecureRequests: true });
 
 const line = '-'.repeat(72);
 console.log(`\n${line}\nThe local identity federation is running (store: ${broker.store.kind})\n${line}`);
@@ -66,7 +67,7 @@ console.log(`  Broker (issuer)        ${issuer}`);
 console.log(`    discovery            ${issuer}/.well-known/openid-configuration`);
 for (const [i, stub] of stubs.entries()) {
   const p = policies.identityProviders[i]!;
-  console.log(`  IdP ${p.display_name.padEnd(19)}${stub.url}   (${p.organisation_type}, up to ${p.certified.authentication}.${p.certified.confidence})`);
+  console.log(`  IdP ${p.display_name.padEnd(19)}${p.issuer}   (${p.organisation_type}, up to ${p.certified.authentication}.${p.certified.confidence})`);
 }
 for (const { name, stub } of wallets) console.log(`  Wallet stub            ${stub.url}   (${name}: OpenID4VP, SD-JWT VC PIDs)`);
 console.log(`  Example service        ${service.url}   <- start here`);

@@ -268,7 +268,8 @@ export async function createBrokerClient(options: BrokerClientOptions): Promise<
 }
 
 function isLocal(url: URL): boolean {
-  return url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+  // RFC 6761: localhost and every name under it are loopback (the local federation gives each part its own).
+  return url.hostname === 'localhost' || url.hostname.endsWith('.localhost') || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
 }
 
 function isVerifiedClaims(v: unknown): v is VerifiedClaims {

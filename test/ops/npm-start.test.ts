@@ -1,9 +1,10 @@
 /**
  * The README's first command, `npm start`: the script it runs (scripts/start-federation.ts) is
- * started as its own process, on free ports (BROKER_PORT, SERVICE_PORT, and IdP issuers from a
- * private policy copy), and a person in Chromium goes from the example service's start page to
+ * started as its own process, on free ports chosen only with the documented port variables
+ * (the shipped policies name other ports: they must follow), and a person in Chromium goes from the example service's start page to
  * their account, and, as the person the council cannot find, to the extra detail and then the
- * no-match page with its ways forward. Everything is on `localhost`, as npm start serves it, so
+ * no-match page with its ways forward. Everything is under `localhost`, as npm start serves it
+ * (each part on a name of its own: localhost, <idp>.localhost, council-tax.localhost), so
  * passkeys work in the browser (an IP address is no WebAuthn RP ID): Margaret sets one up at an
  * IdP stub and uses it for a journey's second step. Then SIGTERM stops it cleanly.
  */
@@ -16,6 +17,10 @@ import type { Browser, Page } from 'playwright-core';
 import { addVirtualAuthenticator, axe, launchChromium, newContext } from '../browser/chromium.js';
 import { testPolicies, type TestPolicies } from '../support/policies.js';
 import { freePort } from '../support/ports.js';
+import { resolveLocalhostNames } from '../../scripts/local-federation.js';
+
+// This process fetches the example service at council-tax.localhost, as a browser would.
+resolveLocalhostNames();
 
 const root = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -39,6 +44,22 @@ async function startNpmStart(env: NodeJS.ProcessEnv): Promise<{ child: ChildProc
   return { child, output: () => output, exited };
 }
 
+/** The URL of each part as npm start printed it: broker, each IdP stub (by policy id), the example service. */
+function printedParts(banner: string): Record<'broker' | 'civic-id' | 'swift-verify' | 'community-vouch' | 'service', string> {
+  const url = (re: RegExp) => {
+    const m = re.exec(banner);
+    if (!m) throw new Error(`npm start did not print ${re}:\n${banner}`);
+    return m[1]!;
+  };
+  return {
+    broker: url(/Broker \(issuer\)\s+(http:\/\/\S+)/),
+    'civic-id': url(/IdP Civic ID\s+(http:\/\/\S+)/),
+    'swift-verify': url(/IdP SwiftVerify\s+(http:\/\/\S+)/),
+    'community-vouch': url(/IdP Community Vouch\s+(http:\/\/\S+)/),
+    service: url(/Example service\s+(http:\/\/\S+)/),
+  };
+}
+
 describe('npm start (the local federation in one process)', () => {
   let child: ChildProcess;
   let output = '';
@@ -47,21 +68,29 @@ describe('npm start (the local federation in one process)', () => {
   const ports: Record<string, number> = {};
   let exited: Promise<number | null>;
 
+  const urls: Record<string, string> = {};
+
   beforeAll(async () => {
     for (const name of ['broker', 'service', 'civic-id', 'swift-verify', 'community-vouch']) ports[name] = await freePort();
-    const service = `http://localhost:${ports.service}`;
-    policies = testPolicies({
-      idps: Object.fromEntries(['civic-id', 'swift-verify', 'community-vouch'].map((id) => [id, { issuer: `http://localhost:${ports[id]}` }])),
-      rps: {
-        'example-council-tax': {
-          redirect_uris: [`${service}/callback`],
-          matching: { url: `${service}/matching`, timeout_ms: 5000, extra_attribute: 'ni_number', account_creation: false },
-        },
-      },
-    });
-    const env: NodeJS.ProcessEnv = { ...process.env, BROKER_PORT: String(ports.broker), SERVICE_PORT: String(ports.service), POLICIES_DIR: policies.dir, LOG_LEVEL: 'warn' };
+    // The shipped policies (dates moved past today), unchanged: they name ports 3101-3103 and
+    // 3200. Only the documented port variables choose other ports; the policies must follow.
+    policies = testPolicies();
+    urls.broker = `http://localhost:${ports.broker}`;
+    urls.service = `http://council-tax.localhost:${ports.service}`;
+    for (const id of ['civic-id', 'swift-verify', 'community-vouch']) urls[id] = `http://${id}.localhost:${ports[id]}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BROKER_PORT: String(ports.broker),
+      SERVICE_PORT: String(ports.service),
+      CIVIC_ID_PORT: String(ports['civic-id']),
+      SWIFT_VERIFY_PORT: String(ports['swift-verify']),
+      COMMUNITY_VOUCH_PORT: String(ports['community-vouch']),
+      POLICIES_DIR: policies.dir,
+      LOG_LEVEL: 'warn',
+    };
     delete env.REDIS_URL;
     delete env.NODE_ENV;
+    delete env.BROKER_ISSUER;
     const started = await startNpmStart(env);
     child = started.child;
     output = started.output();
@@ -80,8 +109,9 @@ describe('npm start (the local federation in one process)', () => {
 
   it('prints every URL, the demo sign-ins and a one-time support enrolment link', () => {
     expect(output).toContain(`Broker (issuer)        http://localhost:${ports.broker}`);
-    for (const id of ['civic-id', 'swift-verify', 'community-vouch']) expect(output).toContain(`http://localhost:${ports[id]}`);
-    expect(output).toContain(`http://localhost:${ports.service}   <- start here`);
+    // Each part on a host name of its own (a cookie host of its own), on the port chosen.
+    expect(printedParts(output)).toEqual({ broker: urls.broker, 'civic-id': urls['civic-id'], 'swift-verify': urls['swift-verify'], 'community-vouch': urls['community-vouch'], service: urls.service });
+    expect(output).toContain(`${urls.service}   <- start here`);
     expect(output).toMatch(/margaret\s+matches the council's records/);
     expect(output).toContain('password for all: demo-password');
     expect(output).toMatch(new RegExp(`enrol a passkey .*: http://localhost:${ports.broker}/support/staff/enrol/\\S+`));
@@ -89,14 +119,14 @@ describe('npm start (the local federation in one process)', () => {
   });
 
   async function toConsent(page: Page, idp: string, username: string) {
-    await page.goto(`http://localhost:${ports.service}/`);
+    await page.goto(`${urls.service}/`);
     await page.click('text=Start now');
     await page.waitForURL(/\/journey\/[^/]+$/);
     // Community Vouch reaches P1 only: the council asks for P2, so it is not offered.
     expect(await page.locator('input[name=provider][value=community-vouch]').count()).toBe(0);
     await page.check(`input[name=provider][value=${idp}]`);
     await page.click('button:has-text("Continue")');
-    await page.waitForURL(new RegExp(`^http://localhost:${ports[idp]}/`));
+    await page.waitForURL(new RegExp(`^${urls[idp]}/`));
     await page.fill('input[name=username]', username);
     await page.fill('input[name=password]', 'demo-password');
     await page.click('button[type=submit]');
@@ -114,8 +144,55 @@ describe('npm start (the local federation in one process)', () => {
       await toConsent(page, 'civic-id', 'margaret');
       expect(await page.textContent('main')).toContain('Pay your council tax');
       await page.click('button:has-text("Share and continue")');
-      await page.waitForURL(new RegExp(`^http://localhost:${ports.service}/callback\\?`));
+      await page.waitForURL(new RegExp(`^${urls.service}/callback\\?`));
       expect(await page.textContent('main')).toContain('CT-100234');
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('no cookie crosses between parts: after a whole journey, the cookies each part receives are only the ones it set itself', async () => {
+    // Browsers ignore ports for cookies: parts sharing one host name would receive each other's cookies.
+    const parts = printedParts(output);
+    expect(Object.keys(parts)).toEqual(['broker', 'civic-id', 'swift-verify', 'community-vouch', 'service']);
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    const setBy = new Map<string, Set<string>>(); // "name@host" -> origins (with port) that set it
+    page.on('response', (response) => {
+      void response.headerValues('set-cookie').then((values) => {
+        for (const value of values.flatMap((v) => v.split('\n'))) {
+          const name = value.split('=')[0]!.trim();
+          if (!name) continue;
+          const key = `${name}@${new URL(response.url()).hostname}`;
+          if (!setBy.has(key)) setBy.set(key, new Set());
+          setBy.get(key)!.add(new URL(response.url()).origin);
+        }
+      });
+    });
+    try {
+      // A whole journey that sets cookies at every part it passes: the service, the broker
+      // (journey, language, remembered provider), Civic ID (sign-in), and back.
+      await toConsent(page, 'civic-id', 'margaret');
+      await page.click('button:has-text("Share and continue")');
+      await page.waitForURL(new RegExp(`^${parts.service}/callback`));
+      expect(await page.textContent('main')).toContain('CT-100234');
+      // The other two providers are visited too, so each part has been seen by this browser.
+      for (const id of ['swift-verify', 'community-vouch'] as const) await page.goto(`${parts[id]}/.well-known/openid-configuration`);
+      await page.goto(`${parts.service}/`);
+
+      const all = await context.cookies();
+      expect(all.length).toBeGreaterThan(0);
+      for (const [part, url] of Object.entries(parts)) {
+        const origin = new URL(url).origin;
+        const received = await context.cookies(url);
+        const setters = (c: { name: string; domain: string }) => [...(setBy.get(`${c.name}@${c.domain}`) ?? ['an unknown origin'])];
+        const foreign = received.filter((c) => !setters(c).every((o) => o === origin));
+        expect(foreign.map((c) => `${c.name} (set by ${setters(c).join(', ')})`), `cookies ${part} at ${url} receives from other parts`).toEqual([]);
+        for (const c of received) expect(c.domain, `${c.name} at ${part}`).toBe(new URL(url).hostname);
+      }
+      // And every part has a host name of its own.
+      const hosts = Object.values(parts).map((u) => new URL(u).hostname);
+      expect(new Set(hosts).size).toBe(hosts.length);
     } finally {
       await context.close();
     }
@@ -150,7 +227,7 @@ describe('npm start (the local federation in one process)', () => {
     page.on('pageerror', (e) => problems.push(e.message));
     try {
       await addVirtualAuthenticator(page);
-      const idp = `http://localhost:${ports['civic-id']}`;
+      const idp = urls['civic-id']!;
       await page.goto(`${idp}/passkeys`);
       await page.fill('input[name=username]', 'margaret');
       await page.fill('input[name=password]', 'demo-password');
@@ -162,7 +239,7 @@ describe('npm start (the local federation in one process)', () => {
       await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Passkey set up', undefined, { timeout: 15_000 });
       expect(await page.textContent('main, body')).toContain('You have 1 passkey(s)');
 
-      await page.goto(`http://localhost:${ports.service}/`);
+      await page.goto(`${urls.service}/`);
       await page.click('text=Start now');
       await page.waitForURL(/\/journey\/[^/]+$/);
       await page.check('input[name=provider][value=civic-id]');
@@ -176,7 +253,7 @@ describe('npm start (the local federation in one process)', () => {
       await page.click('#passkey');
       await page.waitForURL(/\/consent$/, { timeout: 15_000 });
       await page.click('button:has-text("Share and continue")');
-      await page.waitForURL(new RegExp(`^http://localhost:${ports.service}/callback\\?`));
+      await page.waitForURL(new RegExp(`^${urls.service}/callback\\?`));
       expect(await page.textContent('main')).toContain('CT-100234');
       expect(problems).toEqual([]);
     } finally {
@@ -205,7 +282,7 @@ describe('npm start on Redis, with staff invited and the audit trail checked fro
       rps: { 'example-council-tax': { redirect_uris: [`http://localhost:${ports.service}/callback`], matching: undefined } },
     });
     brokerUrl = `http://localhost:${ports.broker}`;
-    serviceUrl = `http://localhost:${ports.service}`;
+    serviceUrl = `http://council-tax.localhost:${ports.service}`;
     env = {
       ...process.env,
       BROKER_PORT: String(ports.broker),

@@ -116,7 +116,7 @@ ${otherWays()}
   );
 }
 
-const isLocalHttp = (u: string) => /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?(\/|$)/.test(u);
+const isLocalHttp = (u: string) => /^http:\/\/(([a-z0-9-]+\.)*localhost|127\.0\.0\.1)(:\d+)?(\/|$)/i.test(u);
 
 /** Start the example service. Resolves when it listens; the broker need not be up yet (discovery happens at the first sign-in). */
 export async function startExampleService(options: ExampleServiceOptions = {}): Promise<ExampleService> {
