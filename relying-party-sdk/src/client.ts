@@ -81,8 +81,12 @@ export interface BrokerClient {
   readonly redirectUri: string;
   /** The broker's issuer (from discovery). */
   readonly issuer: string;
-  /** Build the authorization URL to send the citizen to, and the transaction to keep until the callback. */
-  startLogin(options: StartLoginOptions): Promise<{ url: URL; transaction: LoginTransaction }>;
+  /**
+   * Build the authorization URL to send the citizen to (a string, ready for a redirect), and the
+   * transaction to keep until the callback. Keep one transaction per sign-in, found again by its
+   * `state` (the callback's `state` parameter): a person may sign in in two tabs at once.
+   */
+  startLogin(options: StartLoginOptions): Promise<{ url: string; transaction: LoginTransaction }>;
   /**
    * Handle the callback: the full URL the broker redirected to (with `code`, `state`, `iss`,
    * or the error parameters). Resolves to the verified identity, or rejects with a {@link BrokerError}.
@@ -188,7 +192,7 @@ export async function createBrokerClient(options: BrokerClientOptions): Promise<
       } catch (e) {
         throw new BrokerError('server_error', `the broker refused or did not answer the pushed request: ${(e as Error).message}`, { cause: e });
       }
-      return { url, transaction };
+      return { url: url.href, transaction };
     },
 
     async handleCallback(callbackUrl, transaction) {

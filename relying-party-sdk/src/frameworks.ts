@@ -5,19 +5,41 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BrokerClient, StartLoginOptions, VerifiedIdentity } from './client.js';
 import { BrokerError } from './errors.js';
-import { readCookie, sealTransaction, TRANSACTION_COOKIE, TRANSACTION_MAX_AGE_MS, transactionCookieHeader, unsealTransaction, type TransactionCookieOptions } from './transaction-cookie.js';
+import {
+  FINISHED_MARKER_MAX_AGE_MS,
+  MAX_PARALLEL_LOGINS,
+  readCookie,
+  sealedCreatedAt,
+  sealFinished,
+  sealTransaction,
+  TRANSACTION_COOKIE,
+  TRANSACTION_MAX_AGE_MS,
+  transactionCookieHeader,
+  transactionCookieName,
+  transactionCookies,
+  unsealFinished,
+  unsealTransaction,
+  type TransactionCookieOptions,
+} from './transaction-cookie.js';
 
 /** A client, or a function giving one (e.g. created lazily, so your service starts before the broker does). */
 export type BrokerClientSource = BrokerClient | (() => Promise<BrokerClient>);
 
 /** Options shared by the sign-in helpers. */
 export interface LoginCookieOptions {
-  /** A secret of at least 32 random characters that seals the transaction cookie. Keep it on the server. Required. */
+  /** A secret of at least 32 random characters that seals the transaction cookies. Keep it on the server. Required. */
   cookieKey: string;
-  /** Name of the transaction cookie. Default "broker_login". */
+  /** Base name of the transaction cookies (one per sign-in: `<name>.<id>`). Default "broker_login". */
   cookieName?: string;
 }
 
+/**
+ * What `onSuccess` and `onError` may return (or resolve to): a path (or URL) of your service to
+ * send the browser to with `303 See Other` (post/redirect/get, recommended: show the result
+ * there, from your session). Going Back to the callback, or refreshing it, then leads to the same
+ * place again instead of an error. Anything else (nothing) means your callback answered itself.
+ */
+export type CallbackResult = string | void | undefined;
 /** The part of a Koa context the helpers use (a real Koa `Context` fits). */
 export interface KoaLoginContext {
   method: string;
@@ -37,41 +59,72 @@ export interface KoaBrokerLoginOptions<C extends KoaLoginContext = KoaLoginConte
   loginPath?: string;
   /** Path of the callback. Default: the path of the client's redirect URI. */
   callbackPath?: string;
-  /** Called with the verified identity: set the session, render or redirect. Required. */
+  /** Called with the verified identity: keep what you need in your session, and return the path to show it on (see {@link CallbackResult}). Required. */
   onSuccess(ctx: C, identity: VerifiedIdentity): unknown;
-  /** Called with a typed error (including a missing or expired transaction cookie, as `state_mismatch`). Required. */
+  /** Called with a typed error (including a missing or expired transaction cookie, as `state_mismatch`): keep it in your session and return the path that explains it. Required. */
   onError(ctx: C, error: BrokerError): unknown;
 }
 
 const clientOf = (source: BrokerClientSource) => (typeof source === 'function' ? source() : Promise.resolve(source));
-const cookieOptions = (client: BrokerClient, options: LoginCookieOptions): TransactionCookieOptions => ({
-  name: options.cookieName ?? TRANSACTION_COOKIE,
+const cookieOptions = (client: BrokerClient, name: string, maxAgeSeconds = TRANSACTION_MAX_AGE_MS / 1000): TransactionCookieOptions => ({
+  name,
   secure: client.redirectUri.startsWith('https://'),
-  maxAgeSeconds: TRANSACTION_MAX_AGE_MS / 1000,
+  maxAgeSeconds,
 });
 const checkKey = (key: string) => {
   if (typeof key !== 'string' || key.length < 32) throw new TypeError('cookieKey must be a secret of at least 32 characters');
 };
 
-async function start(source: BrokerClientSource, options: StartLoginOptions & LoginCookieOptions) {
+/** Start a sign-in: the broker URL, and the Set-Cookie values (this sign-in's cookie, and the oldest dropped beyond {@link MAX_PARALLEL_LOGINS}). */
+async function start(source: BrokerClientSource, options: StartLoginOptions & LoginCookieOptions, cookieHeader: string | undefined) {
   const client = await clientOf(source);
+  const base = options.cookieName ?? TRANSACTION_COOKIE;
   const { url, transaction } = await client.startLogin(options);
-  return { location: url.href, cookie: transactionCookieHeader(sealTransaction(transaction, options.cookieKey), cookieOptions(client, options)) };
+  const cookies = [transactionCookieHeader(sealTransaction(transaction, options.cookieKey), cookieOptions(client, transactionCookieName(transaction.state, base)))];
+  const inFlight = transactionCookies(cookieHeader, base).map((c) => ({ ...c, at: sealedCreatedAt(c.value, options.cookieKey) }));
+  inFlight.sort((a, b) => a.at - b.at);
+  for (const old of inFlight.slice(0, Math.max(0, inFlight.length - (MAX_PARALLEL_LOGINS - 1)))) {
+    cookies.push(transactionCookieHeader(undefined, cookieOptions(client, old.name)));
+  }
+  return { location: url, cookies };
 }
 
-async function finish(source: BrokerClientSource, options: LoginCookieOptions, requestUrl: string, cookieHeader: string | undefined) {
-  const client = await clientOf(source);
-  const options_ = cookieOptions(client, options);
-  const clear = transactionCookieHeader(undefined, options_);
-  const transaction = unsealTransaction(readCookie(cookieHeader, options_.name), options.cookieKey);
-  if (!transaction) return { clear, error: new BrokerError('state_mismatch', 'no sign-in in progress in this browser (or it took too long)') };
+type Finished =
+  | { kind: 'identity'; identity: VerifiedIdentity; cookieName: string; state: string }
+  | { kind: 'error'; error: BrokerError; cookieName?: string; state?: string }
+  | { kind: 'again'; location: string };
+
+/** The callback: this sign-in's transaction (by `state`), or the page its first callback went to. */
+async function finish(client: BrokerClient, options: LoginCookieOptions, requestUrl: string, cookieHeader: string | undefined): Promise<Finished> {
+  const base = options.cookieName ?? TRANSACTION_COOKIE;
+  // The callback URL is rebuilt on the registered redirect URI's origin, never from the Host header.
+  const url = new URL(requestUrl, client.redirectUri);
+  const state = url.searchParams.get('state');
+  if (!state) return { kind: 'error', error: new BrokerError('state_mismatch', 'the callback has no state') };
+  const cookieName = transactionCookieName(state, base);
+  const sealed = readCookie(cookieHeader, cookieName);
+  const marker = unsealFinished(sealed, options.cookieKey);
+  if (marker && marker.state === state) return { kind: 'again', location: marker.finished };
+  const transaction = unsealTransaction(sealed, options.cookieKey);
+  if (!transaction) return { kind: 'error', error: new BrokerError('state_mismatch', 'no sign-in in progress in this browser for this callback (or it took too long)') };
   try {
-    // The callback URL is rebuilt on the registered redirect URI's origin, never from the Host header.
-    return { clear, identity: await client.handleCallback(new URL(requestUrl, client.redirectUri), transaction) };
+    return { kind: 'identity', identity: await client.handleCallback(url, transaction), cookieName, state };
   } catch (e) {
-    if (e instanceof BrokerError) return { clear, error: e };
+    if (e instanceof BrokerError) return { kind: 'error', error: e, cookieName, state };
     throw e;
   }
+}
+
+/** The Set-Cookie value for a finished sign-in: its marker (when the callback redirected) or its deletion. */
+function afterCallback(client: BrokerClient, options: LoginCookieOptions, out: Finished, result: unknown): string | undefined {
+  if (out.kind === 'again' || !out.cookieName || !out.state) return undefined;
+  if (typeof result === 'string') {
+    return transactionCookieHeader(
+      sealFinished({ state: out.state, finished: result, createdAt: Date.now() }, options.cookieKey),
+      cookieOptions(client, out.cookieName, FINISHED_MARKER_MAX_AGE_MS / 1000),
+    );
+  }
+  return transactionCookieHeader(undefined, cookieOptions(client, out.cookieName));
 }
 
 /**
@@ -88,18 +141,30 @@ export function koaBrokerLogin<C extends KoaLoginContext = KoaLoginContext>(clie
   const loginPath = options.loginPath ?? '/login';
   return async (ctx, next) => {
     if (ctx.path === loginPath && (ctx.method === 'GET' || ctx.method === 'POST')) {
-      const { location, cookie } = await start(client, options);
-      ctx.append('Set-Cookie', cookie);
+      const { location, cookies } = await start(client, options, ctx.headers.cookie);
+      for (const cookie of cookies) ctx.append('Set-Cookie', cookie);
       ctx.append('Cache-Control', 'no-store');
       ctx.redirect(location);
+      ctx.status = 303;
       return;
     }
-    const callbackPath = options.callbackPath ?? new URL((await clientOf(client)).redirectUri).pathname;
+    const resolved = await clientOf(client);
+    const callbackPath = options.callbackPath ?? new URL(resolved.redirectUri).pathname;
     if (ctx.path === callbackPath && ctx.method === 'GET') {
-      const out = await finish(client, options, ctx.url, ctx.headers.cookie);
-      ctx.append('Set-Cookie', out.clear);
+      const out = await finish(resolved, options, ctx.url, ctx.headers.cookie);
       ctx.append('Cache-Control', 'no-store');
-      await (out.identity ? options.onSuccess(ctx, out.identity) : options.onError(ctx, out.error!));
+      if (out.kind === 'again') {
+        ctx.redirect(out.location);
+        ctx.status = 303;
+        return;
+      }
+      const result = await (out.kind === 'identity' ? options.onSuccess(ctx, out.identity) : options.onError(ctx, out.error));
+      const cookie = afterCallback(resolved, options, out, result);
+      if (cookie) ctx.append('Set-Cookie', cookie);
+      if (typeof result === 'string') {
+        ctx.redirect(result);
+        ctx.status = 303;
+      }
       return;
     }
     await next();
@@ -109,31 +174,53 @@ export function koaBrokerLogin<C extends KoaLoginContext = KoaLoginContext>(clie
 /** Options of {@link nodeLoginHandler}. */
 export type NodeLoginOptions = StartLoginOptions & LoginCookieOptions;
 
-/** A Node `(req, res)` handler (Express, node:http) that starts a sign-in: sets the sealed cookie and redirects (303) to the broker. */
+/** A Node `(req, res)` handler (Express, node:http) that starts a sign-in: sets this sign-in's sealed cookie and redirects (303) to the broker. */
 export function nodeLoginHandler(client: BrokerClientSource, options: NodeLoginOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   checkKey(options.cookieKey);
-  return async (_req, res) => {
-    const { location, cookie } = await start(client, options);
-    res.writeHead(303, { location, 'set-cookie': cookie, 'cache-control': 'no-store' });
+  return async (req, res) => {
+    const { location, cookies } = await start(client, options, req.headers.cookie);
+    res.writeHead(303, { location, 'set-cookie': cookies, 'cache-control': 'no-store' });
     res.end();
   };
 }
 
 /** Options of {@link nodeCallbackHandler}. */
 export interface NodeCallbackOptions extends LoginCookieOptions {
-  /** Called with the verified identity: set your session and answer. Required. */
+  /** Called with the verified identity: keep what you need in your session and return the path to show it on (see {@link CallbackResult}), or answer yourself. Required. */
   onSuccess(req: IncomingMessage, res: ServerResponse, identity: VerifiedIdentity): unknown;
-  /** Called with a typed error: answer the citizen (see the README's table). Required. */
+  /** Called with a typed error: keep it in your session and return the path that explains it (see the README's table), or answer yourself. Required. */
   onError(req: IncomingMessage, res: ServerResponse, error: BrokerError): unknown;
 }
 
-/** A Node `(req, res)` handler (Express, node:http) for the callback route. The transaction cookie is cleared before your callback runs. */
+/**
+ * A Node `(req, res)` handler (Express, node:http) for the callback route. When your callback
+ * returns a path, the browser is sent there with 303 (and Back or refresh on the callback goes
+ * there again); otherwise your callback answers and this sign-in's cookie is cleared.
+ */
 export function nodeCallbackHandler(client: BrokerClientSource, options: NodeCallbackOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   checkKey(options.cookieKey);
   return async (req, res) => {
-    const out = await finish(client, options, req.url ?? '/', req.headers.cookie);
-    res.setHeader('set-cookie', out.clear);
+    const resolved = await clientOf(client);
+    const out = await finish(resolved, options, req.url ?? '/', req.headers.cookie);
     res.setHeader('cache-control', 'no-store');
-    await (out.identity ? options.onSuccess(req, res, out.identity) : options.onError(req, res, out.error!));
+    if (out.kind === 'again') {
+      res.writeHead(303, { location: out.location });
+      res.end();
+      return;
+    }
+    // Set before your callback runs, so it applies when your callback answers itself.
+    const clear = afterCallback(resolved, options, out, undefined);
+    if (clear) res.setHeader('set-cookie', clear);
+    const result = await (out.kind === 'identity' ? options.onSuccess(req, res, out.identity) : options.onError(req, res, out.error));
+    if (typeof result === 'string' && !res.headersSent) {
+      // Keep the cookies your callback set (e.g. your session); this sign-in's cookie becomes its marker.
+      const marker = afterCallback(resolved, options, out, result);
+      const existing = res.getHeader('set-cookie');
+      const cookies = (Array.isArray(existing) ? existing : existing === undefined ? [] : [String(existing)]).filter((c) => c !== clear);
+      if (marker) cookies.push(marker);
+      res.setHeader('set-cookie', cookies);
+      res.writeHead(303, { location: result });
+      res.end();
+    }
   };
 }

@@ -15,6 +15,6 @@ export { createMatchingHandler, memoryReplayCache, MatchingRequestError } from '
 export type { KoaMatchingContext, MatchDecision, MatchingHandler, MatchingHandlerOptions, MatchingIdentity, MemoryReplayCacheOptions, ReplayCache } from './matching-handler.js';
 export type { Address, VerifiedAttributes } from './attributes.js';
 export { koaBrokerLogin, nodeLoginHandler, nodeCallbackHandler } from './frameworks.js';
-export type { BrokerClientSource, KoaBrokerLoginOptions, KoaLoginContext, LoginCookieOptions, NodeCallbackOptions, NodeLoginOptions } from './frameworks.js';
-export { sealTransaction, unsealTransaction, TRANSACTION_COOKIE, TRANSACTION_MAX_AGE_MS } from './transaction-cookie.js';
+export type { BrokerClientSource, CallbackResult, KoaBrokerLoginOptions, KoaLoginContext, LoginCookieOptions, NodeCallbackOptions, NodeLoginOptions } from './frameworks.js';
+export { sealTransaction, unsealTransaction, transactionCookieName, TRANSACTION_COOKIE, TRANSACTION_MAX_AGE_MS, MAX_PARALLEL_LOGINS, FINISHED_MARKER_MAX_AGE_MS } from './transaction-cookie.js';
 export { meetsAny, parseVector, type ParsedVector } from './vectors.js';

@@ -63,9 +63,9 @@ export interface FakeOp {
   /** The params the last authorization request carried (after PAR resolution). */
   lastAuthorization?: URLSearchParams;
   /** Simulate the citizen's trip through the broker: returns the callback URL (code, state, iss). */
-  authorize(url: URL, extra?: Record<string, string>): URL;
+  authorize(url: URL | string, extra?: Record<string, string>): URL;
   /** Simulate a failed journey: the broker's error redirect. */
-  errorRedirect(url: URL, params: Record<string, string>): URL;
+  errorRedirect(url: URL | string, params: Record<string, string>): URL;
   /** A matching request signed like the broker's (override claims or header). */
   matchRequest(aud: string, claims?: Record<string, unknown>, header?: Record<string, unknown>, key?: SigningKey): Promise<string>;
   close(): Promise<void>;
@@ -101,7 +101,7 @@ export async function startFakeOp(): Promise<FakeOp> {
     hits: {},
     clientKeys: [],
     authorize(url, extra = {}) {
-      let params = url.searchParams;
+      let params = new URL(url).searchParams;
       const requestUri = params.get('request_uri');
       if (requestUri) {
         const pushed = pars.get(requestUri);
@@ -119,8 +119,9 @@ export async function startFakeOp(): Promise<FakeOp> {
       return back;
     },
     errorRedirect(url, params) {
-      const back = new URL(url.searchParams.get('redirect_uri')!);
-      back.searchParams.set('state', url.searchParams.get('state') ?? '');
+      const asked = new URL(url).searchParams;
+      const back = new URL(asked.get('redirect_uri')!);
+      back.searchParams.set('state', asked.get('state') ?? '');
       back.searchParams.set('iss', issuer);
       for (const [k, v] of Object.entries(params)) back.searchParams.set(k, v);
       return back;

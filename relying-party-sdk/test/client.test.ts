@@ -10,7 +10,9 @@ import {
   nodeCallbackHandler,
   nodeLoginHandler,
   sealTransaction,
+  transactionCookieName,
   unsealTransaction,
+  MAX_PARALLEL_LOGINS,
   type BrokerClient,
   type BrokerErrorCode,
 } from '../src/index.js';
@@ -50,7 +52,9 @@ async function signIn(vtr: string | string[] = 'Cl.Cm.P2') {
 
 describe('startLogin', () => {
   it('asks for the level as a vtr JSON array and the attributes as verified_claims, with PKCE S256, state, nonce and scope openid', async () => {
-    const { url, transaction } = await client.startLogin({ vtr: ['Cl.Cm.P2', 'Cl.Cm.Cp.P1'], attributes: ['given_name', 'birthdate'], uiLocales: 'cy en' });
+    const { url: href, transaction } = await client.startLogin({ vtr: ['Cl.Cm.P2', 'Cl.Cm.Cp.P1'], attributes: ['given_name', 'birthdate'], uiLocales: 'cy en' });
+    expect(typeof href).toBe('string'); // ready for res.redirect(), ctx.redirect(), Location
+    const url = new URL(href);
     expect(url.origin + url.pathname).toBe(`${op.issuer}/authorize`);
     const p = url.searchParams;
     expect(p.get('response_type')).toBe('code');
@@ -76,7 +80,8 @@ describe('startLogin', () => {
   });
 
   it('pushes the request first with usePar, and the journey completes', async () => {
-    const { url, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: ['given_name'], usePar: true });
+    const { url: href, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: ['given_name'], usePar: true });
+    const url = new URL(href);
     expect(url.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
     expect(url.searchParams.get('claims')).toBeNull();
     const identity = await client.handleCallback(op.authorize(url), transaction);
@@ -276,16 +281,19 @@ describe('sign-in routes over HTTP', () => {
     await new Promise((r) => server.once('listening', r));
 
     const login = await fetch(`${base}/login`, { redirect: 'manual' });
-    expect(login.status).toBe(302);
+    expect(login.status).toBe(303);
     const setCookie = login.headers.get('set-cookie')!;
-    expect(setCookie).toMatch(/^broker_login=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/);
+    // One cookie per sign-in, named after its state.
+    const state = new URL(login.headers.get('location')!).searchParams.get('state')!;
+    expect(setCookie.startsWith(`${transactionCookieName(state)}=`)).toBe(true);
+    expect(setCookie).toMatch(/^broker_login\.[\w-]{22}=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax$/);
     const callback = op.authorize(new URL(login.headers.get('location')!));
     expect(callback.origin).toBe(base);
     const cookie = setCookie.split(';')[0]!;
     const done = await fetch(callback, { headers: { cookie } });
     expect(done.status).toBe(200);
     expect(await done.json()).toEqual({ ok: 'Margaret', account: 'CT-100234' });
-    expect(done.headers.get('set-cookie')).toMatch(/^broker_login=; Path=\/; Max-Age=0/);
+    expect(done.headers.get('set-cookie')).toMatch(/^broker_login\.[\w-]{22}=; Path=\/; Max-Age=0/);
 
     const again = op.authorize(new URL((await fetch(`${base}/login`, { redirect: 'manual' })).headers.get('location')!));
     const noCookie = await fetch(again);
@@ -317,6 +325,145 @@ describe('sign-in routes over HTTP', () => {
     const refused = await fetch(`http://127.0.0.1:${port}${failed.pathname}${failed.search}`, { headers: { cookie: second.headers.get('set-cookie')!.split(';')[0]! } });
     expect(refused.status).toBe(400);
     expect(await refused.text()).toBe('no_match K7QM-2XPD-9RTB');
+  });
+});
+
+describe('sign-in routes: parallel sign-ins and post/redirect/get', () => {
+  const cookieKey = 'a-test-cookie-key-of-at-least-32-characters';
+  const servers: Server[] = [];
+  afterAll(() => servers.forEach((s) => s.close()));
+  const cookieOf = (r: Response) => r.headers.getSetCookie().map((c) => c.split(';')[0]!);
+  /** A tiny cookie jar, as a browser keeps: the latest value per name, deleted when emptied. */
+  const jar = () => {
+    const cookies = new Map<string, string>();
+    return {
+      take(r: Response) {
+        for (const c of cookieOf(r)) {
+          const [name, value] = [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)];
+          if (value) cookies.set(name, value);
+          else cookies.delete(name);
+        }
+      },
+      header: () => [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      names: () => [...cookies.keys()],
+    };
+  };
+
+  async function koaService(results: string[]) {
+    const port = await freePort();
+    const key = await newKey();
+    op.clientKeys = [...op.clientKeys, key.publicJwk];
+    const base = `http://127.0.0.1:${port}`;
+    const c = await createBrokerClient({ issuer: op.issuer, clientId: CLIENT_ID, redirectUri: `${base}/callback`, privateKey: key.privateJwk, allowInsecureRequests: true });
+    const app = new Koa();
+    let n = 0;
+    app.use(
+      koaBrokerLogin<Koa.Context>(c, {
+        cookieKey,
+        vtr: 'Cl.Cm.P2',
+        attributes: ['given_name'],
+        onSuccess: (_ctx, identity) => (results.push(`ok ${identity.journeyReference}`), `/result/${++n}`),
+        onError: (_ctx, error) => (results.push(`error ${error.code}`), `/result/${++n}`),
+      }),
+    );
+    app.use((ctx) => void (ctx.body = `page ${ctx.path}`));
+    const server = app.listen(port, '127.0.0.1');
+    servers.push(server);
+    await new Promise((r) => server.once('listening', r));
+    return base;
+  }
+
+  it('two sign-ins in one browser (two tabs) both finish, in either order: one cookie per sign-in, keyed by its state', async () => {
+    const results: string[] = [];
+    const base = await koaService(results);
+    const browser = jar();
+    const first = await fetch(`${base}/login`, { redirect: 'manual', headers: { cookie: browser.header() } });
+    browser.take(first);
+    const second = await fetch(`${base}/login`, { redirect: 'manual', headers: { cookie: browser.header() } });
+    browser.take(second);
+    expect(browser.names()).toHaveLength(2);
+    // The second tab finishes first, then the first: both get their identity.
+    for (const started of [second, first]) {
+      const done = await fetch(op.authorize(started.headers.get('location')!), { redirect: 'manual', headers: { cookie: browser.header() } });
+      browser.take(done);
+      expect(done.status).toBe(303);
+    }
+    expect(results).toEqual(['ok JRN-TEST-0001', 'ok JRN-TEST-0001']);
+  });
+
+  it('the callback redirects (303) to the page onSuccess/onError names; refreshing it or going Back to it leads there again, without a second callback or an error', async () => {
+    const results: string[] = [];
+    const base = await koaService(results);
+    const browser = jar();
+    const login = await fetch(`${base}/login`, { redirect: 'manual' });
+    browser.take(login);
+    const callback = op.authorize(login.headers.get('location')!);
+    const done = await fetch(callback, { redirect: 'manual', headers: { cookie: browser.header() } });
+    browser.take(done);
+    expect(done.status).toBe(303);
+    expect(done.headers.get('location')).toBe('/result/1');
+    expect(done.headers.get('cache-control')).toBe('no-store');
+    for (let i = 0; i < 2; i++) {
+      const again = await fetch(callback, { redirect: 'manual', headers: { cookie: browser.header() } });
+      expect(again.status).toBe(303);
+      expect(again.headers.get('location')).toBe('/result/1');
+    }
+    expect(results).toEqual(['ok JRN-TEST-0001']);
+
+    // A cancelled sign-in: refresh keeps the cancellation's page, never "could not be finished".
+    const cancelledLogin = await fetch(`${base}/login`, { redirect: 'manual', headers: { cookie: browser.header() } });
+    browser.take(cancelledLogin);
+    const cancelled = op.errorRedirect(cancelledLogin.headers.get('location')!, { error: 'access_denied', error_reason: 'cancelled' });
+    const first = await fetch(cancelled, { redirect: 'manual', headers: { cookie: browser.header() } });
+    browser.take(first);
+    const refresh = await fetch(cancelled, { redirect: 'manual', headers: { cookie: browser.header() } });
+    expect([first.headers.get('location'), refresh.headers.get('location')]).toEqual(['/result/2', '/result/2']);
+    expect(results).toEqual(['ok JRN-TEST-0001', 'error cancelled']);
+
+    // Another browser (no cookie) replaying the callback URL gets nothing but state_mismatch.
+    const elsewhere = await fetch(callback, { redirect: 'manual' });
+    expect(elsewhere.headers.get('location')).toBe('/result/3');
+    expect(results.at(-1)).toBe('error state_mismatch');
+  });
+
+  it(`keeps at most ${MAX_PARALLEL_LOGINS} sign-ins in flight per browser: starting another drops the oldest`, async () => {
+    const base = await koaService([]);
+    const browser = jar();
+    const started: Response[] = [];
+    for (let i = 0; i < MAX_PARALLEL_LOGINS + 2; i++) {
+      const r = await fetch(`${base}/login`, { redirect: 'manual', headers: { cookie: browser.header() } });
+      browser.take(r);
+      started.push(r);
+      await new Promise((r) => setTimeout(r, 5)); // distinct creation times
+    }
+    expect(browser.names()).toHaveLength(MAX_PARALLEL_LOGINS);
+    const stateOf = (r: Response) => new URL(r.headers.get('location')!).searchParams.get('state')!;
+    expect(browser.names()).toEqual(expect.arrayContaining(started.slice(2).map((r) => transactionCookieName(stateOf(r)))));
+  });
+
+  it('Node handlers: the callback redirects 303 to the returned path, keeping the cookies the callback set (the service\'s session)', async () => {
+    const login = nodeLoginHandler(client, { cookieKey, vtr: 'Cl.Cm.P2', attributes: ['family_name'] });
+    const callback = nodeCallbackHandler(client, {
+      cookieKey,
+      onSuccess: (_req, res) => (res.setHeader('set-cookie', 'session=abc; Path=/; HttpOnly'), '/account'),
+      onError: () => '/problem',
+    });
+    const port = await freePort();
+    const server = createServer((req, res) => void (req.url!.startsWith('/login') ? login(req, res) : callback(req, res)));
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const started = await fetch(`http://127.0.0.1:${port}/login`, { redirect: 'manual' });
+    const back = op.authorize(started.headers.get('location')!);
+    const path = `http://127.0.0.1:${port}${back.pathname}${back.search}`;
+    const done = await fetch(path, { redirect: 'manual', headers: { cookie: cookieOf(started)[0]! } });
+    expect(done.status).toBe(303);
+    expect(done.headers.get('location')).toBe('/account');
+    const set = cookieOf(done);
+    expect(set).toContain('session=abc');
+    const marker = set.find((c) => c.startsWith('broker_login.'))!;
+    expect(marker.split('=')[1]).not.toBe('');
+    const again = await fetch(path, { redirect: 'manual', headers: { cookie: marker } });
+    expect([again.status, again.headers.get('location')]).toEqual([303, '/account']);
   });
 });
 

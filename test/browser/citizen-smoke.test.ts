@@ -81,7 +81,7 @@ describe('the citizen journey in Chromium', () => {
         await check(page, `consent-${idp}`, javaScriptEnabled);
         expect(await page.textContent('main')).toContain('14 March 1958');
         await page.click('button:has-text("Share and continue")');
-        await page.waitForURL(/\/callback\?/);
+        await page.waitForURL(/\/result\/[\w-]+$/); // the service kept the outcome and redirected (post/redirect/get)
         await check(page, `service-account-${idp}`, javaScriptEnabled);
         expect(await page.textContent('main')).toContain('CT-100234');
       } finally {
@@ -108,7 +108,7 @@ describe('the citizen journey in Chromium', () => {
       await page.waitForURL(/\/consent$/);
       await check(page, 'consent-community-vouch');
       await page.click('button:has-text("Share and continue")');
-      await page.waitForURL(/\/callback\?/);
+      await page.waitForURL(/\/result\/[\w-]+$/); // the service kept the outcome and redirected (post/redirect/get)
       expect(await page.textContent('main')).toContain('CT-101552');
       expect(await page.textContent('main')).toContain('Sam Taylor');
     } finally {

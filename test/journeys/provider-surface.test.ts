@@ -87,7 +87,8 @@ describe('the broker towards services and operators', () => {
   it('a service can push its request first (PAR) and complete the journey', async () => {
     const privateKey = JSON.parse(readFileSync(resolve(defaultPoliciesDir, 'dev-keys/example-service.private.jwk.json'), 'utf8'));
     const client = await createBrokerClient({ issuer: fed.issuer, clientId: 'example-council-tax', redirectUri: 'http://localhost:3200/callback', privateKey, allowInsecureRequests: true });
-    const { url, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: ['given_name'], usePar: true });
+    const { url: href, transaction } = await client.startLogin({ vtr: 'Cl.Cm.P2', attributes: ['given_name'], usePar: true });
+    const url = new URL(href);
     expect(url.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
     expect(url.searchParams.get('claims')).toBeNull();
     const citizen = new Citizen(fed);

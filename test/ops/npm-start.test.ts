@@ -144,7 +144,7 @@ describe('npm start (the local federation in one process)', () => {
       await toConsent(page, 'civic-id', 'margaret');
       expect(await page.textContent('main')).toContain('Pay your council tax');
       await page.click('button:has-text("Share and continue")');
-      await page.waitForURL(new RegExp(`^${urls.service}/callback\\?`));
+      await page.waitForURL(new RegExp(`^${urls.service}/result/`));
       expect(await page.textContent('main')).toContain('CT-100234');
     } finally {
       await context.close();
@@ -174,7 +174,7 @@ describe('npm start (the local federation in one process)', () => {
       // (journey, language, remembered provider), Civic ID (sign-in), and back.
       await toConsent(page, 'civic-id', 'margaret');
       await page.click('button:has-text("Share and continue")');
-      await page.waitForURL(new RegExp(`^${parts.service}/callback`));
+      await page.waitForURL(new RegExp(`^${parts.service}/result/`));
       expect(await page.textContent('main')).toContain('CT-100234');
       // The other two providers are visited too, so each part has been seen by this browser.
       for (const id of ['swift-verify', 'community-vouch'] as const) await page.goto(`${parts[id]}/.well-known/openid-configuration`);
@@ -253,7 +253,7 @@ describe('npm start (the local federation in one process)', () => {
       await page.click('#passkey');
       await page.waitForURL(/\/consent$/, { timeout: 15_000 });
       await page.click('button:has-text("Share and continue")');
-      await page.waitForURL(new RegExp(`^${urls.service}/callback\\?`));
+      await page.waitForURL(new RegExp(`^${urls.service}/result/`));
       expect(await page.textContent('main')).toContain('CT-100234');
       expect(problems).toEqual([]);
     } finally {

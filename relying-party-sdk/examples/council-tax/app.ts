@@ -4,6 +4,7 @@
  * matched account, and on failure plain words, the references and the council's other ways.
  * Its `/matching` endpoint matches against `records.json`.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +117,45 @@ ${otherWays()}
   );
 }
 
+/** What a sign-in ended with, as kept for its result page. */
+type Outcome = { identity: VerifiedIdentity; account: CouncilAccount | undefined } | { error: BrokerError };
+
+/** The example's sessions: in memory, one per browser (an HttpOnly cookie), each outcome kept 30 minutes. */
+class Sessions {
+  static readonly COOKIE = 'council_session';
+  static readonly TTL_MS = 30 * 60 * 1000;
+  private readonly byId = new Map<string, { expires: number; outcomes: Map<string, Outcome> }>();
+  constructor(private readonly secure: boolean) {}
+
+  private session(ctx: Koa.Context, create: boolean) {
+    const now = Date.now();
+    for (const [id, s] of this.byId) if (s.expires < now) this.byId.delete(id);
+    const sid = ctx.cookies.get(Sessions.COOKIE);
+    let session = sid ? this.byId.get(sid) : undefined;
+    if (!session && create) {
+      const id = randomBytes(24).toString('base64url');
+      session = { expires: 0, outcomes: new Map() };
+      this.byId.set(id, session);
+      ctx.cookies.set(Sessions.COOKIE, id, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: '/', overwrite: true });
+    }
+    if (session) session.expires = now + Sessions.TTL_MS;
+    return session;
+  }
+
+  /** Keep an outcome; returns its id (for /result/<id>). */
+  keep(ctx: Koa.Context, outcome: Outcome): string {
+    const session = this.session(ctx, true)!;
+    const id = randomBytes(12).toString('base64url');
+    session.outcomes.set(id, outcome);
+    while (session.outcomes.size > 10) session.outcomes.delete(session.outcomes.keys().next().value!);
+    return id;
+  }
+
+  find(ctx: Koa.Context, id: string): Outcome | undefined {
+    return this.session(ctx, false)?.outcomes.get(id);
+  }
+}
+
 const isLocalHttp = (u: string) => /^http:\/\/(([a-z0-9-]+\.)*localhost|127\.0\.0\.1)(:\d+)?(\/|$)/i.test(u);
 
 /** Start the example service. Resolves when it listens; the broker need not be up yet (discovery happens at the first sign-in). */
@@ -164,6 +204,9 @@ export async function startExampleService(options: ExampleServiceOptions = {}): 
       ctx.body = failurePage(new BrokerError('server_error', 'the service could not reach the broker'));
     }
   });
+  // Post/redirect/get: the callback keeps the outcome in this browser's session and sends the
+  // browser to /result/<id>, a stable page: refresh, Back and a second tab are all harmless.
+  const sessions = new Sessions(baseUrl.startsWith('https://'));
   app.use(
     koaBrokerLogin<Koa.Context>(brokerClient, {
       cookieKey,
@@ -171,17 +214,28 @@ export async function startExampleService(options: ExampleServiceOptions = {}): 
       attributes: ['given_name', 'family_name', 'birthdate', 'address'],
       onSuccess(ctx, identity) {
         const account = identity.match ? records.find((r) => r.account_ref === identity.match!.accountRef) : undefined;
-        ctx.type = 'html';
-        ctx.body = successPage(identity, account);
+        return `/result/${sessions.keep(ctx, { identity, account })}`;
       },
       onError(ctx, error) {
-        ctx.type = 'html';
-        ctx.body = failurePage(error);
+        return `/result/${sessions.keep(ctx, { error })}`;
       },
     }),
   );
   app.use(async (ctx) => {
     if (ctx.path === '/matching') return matching.koa(ctx);
+    const result = /^\/result\/([\w-]{1,64})$/.exec(ctx.path);
+    if (result && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      const outcome = sessions.find(ctx, result[1]!);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'html';
+      if (!outcome) {
+        ctx.status = 404;
+        ctx.body = page('This page has expired', '<h1>This page has expired</h1><p>For your security, what you saw here is kept for 30 minutes and only in the browser you signed in with.</p><p><a href="/">Start again</a></p>');
+        return;
+      }
+      ctx.body = 'error' in outcome ? failurePage(outcome.error) : successPage(outcome.identity, outcome.account);
+      return;
+    }
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.status = 405;
       return;

@@ -103,8 +103,16 @@ describe('example service records and pages', () => {
     expect(html).not.toContain('<script');
   });
 
-  it('a callback without a sign-in in progress shows the failure page with the other ways', async () => {
-    const response = await fetch(`${service.url.replace('localhost', '127.0.0.1')}/callback?code=x&state=y`);
+  it('a callback without a sign-in in progress sends the browser (303) to the failure page with the other ways', async () => {
+    const base = service.url.replace('localhost', '127.0.0.1');
+    const callback = await fetch(`${base}/callback?code=x&state=y`, { redirect: 'manual' });
+    expect(callback.status).toBe(303);
+    const location = callback.headers.get('location')!;
+    expect(location).toMatch(/^\/result\/[\w-]+$/);
+    const session = callback.headers.getSetCookie().find((c) => c.startsWith('council_session='))!;
+    expect(session).toMatch(/HttpOnly/i);
+    const response = await fetch(`${base}${location}`, { headers: { cookie: session.split(';')[0]! } });
+    expect(response.headers.get('cache-control')).toBe('no-store');
     const html = await response.text();
     expect(html).toContain('We could not show your account');
     expect(html).toContain('Please start again');
