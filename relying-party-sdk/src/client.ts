@@ -71,9 +71,22 @@ export interface VerifiedIdentity {
   attributes: VerifiedAttributes;
   /** The raw `verified_claims` of the ID token. */
   verifiedClaims?: VerifiedClaims;
-  /** The broker's matching result, when your policy has a matching URL. */
+  /** The broker's matching result, when your policy has a matching URL. Prefer {@link VerifiedIdentity.account}. */
   match?: { result: 'matched' | 'created'; accountRef: string };
+  /**
+   * Your account for this person, said plainly: `matched` or `created` by your matching
+   * endpoint (with its reference), or `none` when there is no account reference: your policy
+   * has no matching URL, so find (or create) the account yourself from `subject` and
+   * `attributes` (and {@link BrokerClient.openCase} when you cannot).
+   */
+  account: AccountLink;
 }
+
+/** Whether the person was linked to an account of the service, and which (see {@link VerifiedIdentity.account}). */
+export type AccountLink =
+  | { status: 'matched'; reference: string }
+  | { status: 'created'; reference: string }
+  | { status: 'none'; reference: null };
 
 /** A client of the broker (see {@link createBrokerClient}). */
 export interface BrokerClient {
@@ -227,7 +240,11 @@ export async function createBrokerClient(options: BrokerClientOptions): Promise<
       }
       const vc = isVerifiedClaims(claims.verified_claims) ? claims.verified_claims : undefined;
       if (claims.verified_claims !== undefined && !vc) throw new BrokerError('invalid_response', 'verified_claims is malformed', { journeyReference });
-      const match = claims.match as { result?: unknown; account_ref?: unknown } | undefined;
+      const raw = claims.match as { result?: unknown; account_ref?: unknown } | undefined;
+      const match: VerifiedIdentity['match'] =
+        raw && (raw.result === 'matched' || raw.result === 'created') && typeof raw.account_ref === 'string' && raw.account_ref
+          ? { result: raw.result, accountRef: raw.account_ref }
+          : undefined;
       return {
         subject: claims.sub,
         level: vot,
@@ -235,9 +252,8 @@ export async function createBrokerClient(options: BrokerClientOptions): Promise<
         journeyReference,
         attributes: flattenClaims(vc?.claims),
         ...(vc ? { verifiedClaims: vc } : {}),
-        ...(match && (match.result === 'matched' || match.result === 'created') && typeof match.account_ref === 'string' && match.account_ref
-          ? { match: { result: match.result, accountRef: match.account_ref } }
-          : {}),
+        ...(match ? { match } : {}),
+        account: match ? { status: match.result, reference: match.accountRef } : { status: 'none', reference: null },
       };
     },
 

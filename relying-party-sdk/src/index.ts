@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 export { createBrokerClient, TRANSACTION_LIFETIME_MS } from './client.js';
-export type { BrokerClient, BrokerClientOptions, LoginTransaction, OpenCaseOptions, OpenedCase, StartLoginOptions, VerifiedIdentity } from './client.js';
+export type { AccountLink, BrokerClient, BrokerClientOptions, LoginTransaction, OpenCaseOptions, OpenedCase, StartLoginOptions, VerifiedIdentity } from './client.js';
 export { BrokerError, BROKER_ERROR_CODES, isBrokerError, errorFromRedirect, type BrokerErrorCode, type BrokerErrorDetails } from './errors.js';
 export { createMatchingHandler, memoryReplayCache, MatchingRequestError } from './matching-handler.js';
 export type { KoaMatchingContext, MatchDecision, MatchingHandler, MatchingHandlerOptions, MatchingIdentity, MemoryReplayCacheOptions, ReplayCache } from './matching-handler.js';

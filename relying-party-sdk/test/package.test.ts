@@ -11,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicies } from '@idbroker/policies';
+import { startFakeOp } from '../src/testing.js';
+import { freePort } from '../../test/support/ports.js';
+import { testPolicies } from '../../test/support/policies.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -26,6 +31,7 @@ interface Manifest {
 let tmp: string;
 let installed: string;
 let files: string[];
+let tarball: string;
 
 /** Children get no tsx, no --conditions and no NODE_OPTIONS: what a service's own Node runs with. */
 function plainEnv(): NodeJS.ProcessEnv {
@@ -52,6 +58,7 @@ beforeAll(async () => {
   tmp = realpathSync(mkdtempSync(join(tmpdir(), 'rp-sdk-package-')));
   const { stdout } = await run('npm', ['pack', '--workspace', 'relying-party-sdk', '--pack-destination', tmp, '--json'], { cwd: root, env: plainEnv(), maxBuffer: 16 * 1024 * 1024 });
   const [packed] = JSON.parse(stdout) as { filename: string }[];
+  tarball = join(tmp, packed!.filename);
   installed = join(tmp, 'node_modules', ...NAME.split('/'));
   mkdirSync(installed, { recursive: true });
   await run('tar', ['-xzf', join(tmp, packed!.filename), '-C', installed, '--strip-components=1']);
@@ -72,7 +79,7 @@ describe('the published package', () => {
       for (const ext of ['.js', '.d.ts', '.d.ts.map']) expect(files).toContain(`dist/${entry}${ext}`);
     }
     for (const file of files) {
-      expect(file, file).toMatch(/^(package\.json|README\.md|dist\/[\w-]+\.(js|js\.map|d\.ts|d\.ts\.map)|src\/[\w-]+\.ts)$/);
+      expect(file, file).toMatch(/^(package\.json|README\.md|LICENSE|dist\/[\w-]+\.(js|js\.map|d\.ts|d\.ts\.map)|src\/[\w-]+\.ts)$/);
       expect(file, file).not.toMatch(/\.test\.|(^|\/)(test|examples)\//);
     }
     // Every source file is built; every export condition but the repository's own names a shipped file.
@@ -181,4 +188,112 @@ export { level, answer, typ, claims, notANumber };
       expect(result.stdout).toContain(`Module name '${NAME}${subpath}' was successfully resolved to '${installed}/dist/${entry}.d.ts'`);
     }
   }, 150_000);
+});
+
+describe('a stranger installs it: npm install of the packed file into an empty project, then the README', () => {
+  let app: string;
+
+  beforeAll(async () => {
+    app = join(tmp, 'my-service');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-service', version: '1.0.0', private: true, type: 'module' }));
+    // Its dependencies come from npm's cache (filled by the repository's npm ci) or the registry.
+    await run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, env: plainEnv(), timeout: 240_000, maxBuffer: 16 * 1024 * 1024 });
+  }, 300_000);
+
+  it('`npm publish --dry-run` is clean: no warning about the manifest, the bin and every entry point included', async () => {
+    const { stdout, stderr } = await run('npm', ['publish', '--dry-run', '--json'], { cwd: join(root, 'relying-party-sdk'), env: plainEnv(), timeout: 240_000, maxBuffer: 16 * 1024 * 1024 });
+    // Only the dry run's own note that nobody is logged in may be a warning here.
+    const warnings = stderr.split('\n').filter((l) => /npm warn/i.test(l) && !/requires you to be logged in/.test(l));
+    expect(warnings).toEqual([]);
+    const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { name: string; files: { path: string }[] } | Record<string, { name: string; files: { path: string }[] }>;
+    const pkg = 'files' in report ? (report as { name: string; files: { path: string }[] }) : Object.values(report)[0]!;
+    expect(pkg.name).toBe(NAME);
+    const paths = pkg.files.map((f) => f.path);
+    for (const f of ['dist/index.js', 'dist/protocol.js', 'dist/testing.js', 'dist/cli.js', 'README.md', 'LICENSE', 'package.json']) expect(paths).toContain(f);
+    const manifest = JSON.parse(readFileSync(join(root, 'relying-party-sdk', 'package.json'), 'utf8')) as Record<string, unknown>;
+    // What provenance (npm publish --provenance from CI) and the registry page need.
+    expect(manifest).toMatchObject({ license: 'MIT', publishConfig: { access: 'public', provenance: true }, bin: { 'idbroker-rp': 'dist/cli.js' } });
+    expect((manifest.repository as { url: string; directory: string }).directory).toBe('relying-party-sdk');
+  }, 300_000);
+
+  it('`npx idbroker-rp init` writes the key pair (private key mode 600) and a draft policy entry the federation\'s own checks accept; it never overwrites', async () => {
+    const args = ['--no-install', 'idbroker-rp', 'init', '--client-id', 'my-service', '--redirect-uri', 'http://my-service.localhost:4000/callback', '--name', 'My service', '--matching-url', 'https://my-service.example/matching'];
+    const { stdout } = await run('npx', args, { cwd: app, env: plainEnv(), timeout: 60_000 });
+    expect(stdout).toContain('my-service.private.jwk.json');
+    const priv = JSON.parse(readFileSync(join(app, 'my-service.private.jwk.json'), 'utf8')) as Record<string, string>;
+    const pub = JSON.parse(readFileSync(join(app, 'my-service.public.jwk.json'), 'utf8')) as Record<string, string>;
+    expect(priv).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', kid: pub.kid });
+    expect(priv.d).toBeTruthy();
+    expect(pub.d).toBeUndefined();
+    expect(statSync(join(app, 'my-service.private.jwk.json')).mode & 0o777).toBe(0o600);
+
+    const policies = testPolicies();
+    try {
+      writeFileSync(join(policies.dir, 'relying-parties', 'my-service.yaml'), readFileSync(join(app, 'my-service.policy.yaml')));
+      const rp = loadPolicies(policies.dir).relyingParty('my-service')!;
+      expect(rp).toMatchObject({ display_name: 'My service', redirect_uris: ['http://my-service.localhost:4000/callback'], token_endpoint_auth_method: 'private_key_jwt', matching: { url: 'https://my-service.example/matching' } });
+      expect(rp.jwks!.keys[0]).toMatchObject({ kid: pub.kid, x: pub.x, y: pub.y });
+      expect(rp.jwks!.keys[0]!.d).toBeUndefined();
+    } finally {
+      policies.remove();
+    }
+
+    const again = await run('npx', args, { cwd: app, env: plainEnv(), timeout: 60_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/my-service\.private\.jwk\.json already exists: not overwritten/);
+    expect(JSON.parse(readFileSync(join(app, 'my-service.private.jwk.json'), 'utf8'))).toEqual(priv);
+    const bad = await run('npx', ['--no-install', 'idbroker-rp', 'init', '--client-id', 'x', '--redirect-uri', 'http://example.com/cb'], { cwd: app, env: plainEnv(), timeout: 60_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--client-id is required');
+    expect(bad.stderr).toContain('--redirect-uri must be https');
+  }, 150_000);
+
+  it('the README\'s service.mjs, copied as it stands, signs Margaret in (against the packaged fake broker): her account, then plainly none', async () => {
+    const readme = readFileSync(join(root, 'relying-party-sdk', 'README.md'), 'utf8');
+    const block = /<!-- service\.mjs[^\n]*-->\n```js\n([\s\S]*?)\n```/.exec(readme)?.[1];
+    expect(block, 'the README has the service.mjs block').toBeDefined();
+    writeFileSync(join(app, 'service.mjs'), block!);
+    const op = await startFakeOp();
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    op.clientKeys = [JSON.parse(readFileSync(join(app, 'my-service.public.jwk.json'), 'utf8'))];
+    const child = spawn(process.execPath, ['service.mjs'], { cwd: app, env: { ...plainEnv(), BROKER_ISSUER: op.issuer, BASE_URL: base, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!output.includes('listening on')) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`service.mjs did not start:\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const signIn = async () => {
+        const login = await fetch(`${base}/login`, { redirect: 'manual' });
+        expect(login.status).toBe(303);
+        const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+        const callback = op.authorize(login.headers.get('location')!);
+        expect(callback.origin).toBe(base);
+        const done = await fetch(callback, { redirect: 'manual', headers: { cookie } });
+        expect(done.status).toBe(303);
+        const page = await fetch(new URL(done.headers.get('location')!, base));
+        // Refresh of the callback: the same page.
+        const again = await fetch(callback, { redirect: 'manual', headers: { cookie: done.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') } });
+        expect(again.headers.get('location')).toBe(done.headers.get('location'));
+        return page.text();
+      };
+      expect(await signIn()).toContain('Hello Margaret Okafor. Your account: CT-100234.');
+      op.nextIdToken = (claims) => ({ ...claims, match: undefined });
+      expect(await signIn()).toContain('Hello Margaret Okafor. No account from the broker: find it yourself from the pairwise subject.');
+    } finally {
+      child.kill('SIGTERM');
+      await op.close();
+    }
+  }, 90_000);
 });
