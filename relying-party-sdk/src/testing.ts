@@ -21,7 +21,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createHash, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { AddressInfo } from 'node:net';
-import { MATCH_REQUEST_TYP } from './protocol.js';
+import {
+  checkMatchResponseClaims,
+  MATCH_CONTENT_TYPE,
+  MATCH_REQUEST_TYP,
+  MATCH_RESPONSE_TYP,
+  type ErrorReason,
+  type MatchResponseClaims,
+} from './protocol.js';
 
 /** An ES256 key pair with its JWKs and `kid` (the JWK thumbprint). */
 export interface SigningKey {
@@ -42,7 +49,42 @@ export async function newKey(): Promise<SigningKey> {
 interface PendingCode {
   params: URLSearchParams;
   used: boolean;
+  /** The ID token's `match` claim: the default demo account, a result from {@link FakeOp.journey}, or none. */
+  match?: { result: 'matched' | 'created'; account_ref: string } | null;
 }
+
+/** The `error` the broker sends with each reason: `temporarily_unavailable` when a party failed, `access_denied` otherwise. */
+export function brokerErrorFor(reason: ErrorReason): 'access_denied' | 'temporarily_unavailable' {
+  return reason === 'provider_failed' || reason === 'matching_failed' ? 'temporarily_unavailable' : 'access_denied';
+}
+
+/** Options of {@link FakeOp.fail}. */
+export interface FailOptions {
+  /** The support case reference (`case_ref`). Default: none (pass one for reasons where the broker opened a case). */
+  caseReference?: string;
+  /** The journey reference (`txn`). Default "JRN-TEST-0001". */
+  journeyReference?: string;
+}
+
+/** Options of {@link FakeOp.journey}. */
+export interface FakeJourneyOptions {
+  /** Your matching endpoint (its full URL). Required. */
+  matchingUrl: string;
+  /**
+   * Your policy's `matching.extra_attribute` (e.g. `ni_number`): after a first `no-match` the
+   * broker asks the citizen for it and calls your endpoint again (attempt 2). Default: none.
+   */
+  extraAttribute?: string;
+  /** What the citizen types when asked for one more attribute (after `no-match` with `extraAttribute`, or your `need-attribute`), e.g. `{ ni_number: 'QQ123456C' }`. Default: nothing (the journey ends in no_match). */
+  extraAttributes?: Record<string, string>;
+  /** The verified claims sent to matching (and released in the ID token). Default: Margaret Okafor's. */
+  claims?: Record<string, unknown>;
+  /** `create` when your policy allows account creation and the citizen asked for it. Default `match`. */
+  mode?: 'match' | 'create';
+}
+
+/** What your matching endpoint answered, verified as the broker verifies it. */
+export type VerifiedMatchResponse = MatchResponseClaims;
 
 /** A running fake broker. */
 export interface FakeOp {
@@ -64,8 +106,30 @@ export interface FakeOp {
   lastAuthorization?: URLSearchParams;
   /** Simulate the citizen's trip through the broker: returns the callback URL (code, state, iss). */
   authorize(url: URL | string, extra?: Record<string, string>): URL;
-  /** Simulate a failed journey: the broker's error redirect. */
+  /** Simulate a failed journey: the broker's error redirect, with the parameters you give. */
   errorRedirect(url: URL | string, params: Record<string, string>): URL;
+  /**
+   * A failed journey for one of the broker's reasons, exactly as the broker redirects: `error`
+   * (`access_denied`, or `temporarily_unavailable` for `provider_failed` and `matching_failed`),
+   * `error_reason`, `txn`, `case_ref` when given, `state` and `iss`.
+   */
+  fail(url: URL | string, reason: ErrorReason, options?: FailOptions): URL;
+  /**
+   * Call your matching endpoint as the broker does: a signed request (ES256, `match-request+jwt`,
+   * aud your client id, a fresh jti), then your answer checked as the broker checks it (signature
+   * against `clientKeys`, typ, iss = your client id, aud = the issuer, in_response_to = the
+   * request's jti, txn, exp, a known result). Resolves to the answer; rejects with the reason the
+   * broker would refuse it for.
+   */
+  callMatching(matchingUrl: string, clientId: string, claims?: Record<string, unknown>): Promise<VerifiedMatchResponse>;
+  /**
+   * A whole journey with your matching endpoint, as the broker runs it: `match`/`created` give the
+   * callback with a code (the ID token carries the match), `need-attribute` (or `no-match` when
+   * `extraAttribute` names your policy's extra detail) asks again with `extraAttributes`
+   * (attempt 2) or ends in `no_match`, `no-match` gives the no_match error redirect
+   * with a case reference, and an endpoint that fails or answers wrongly gives `matching_failed`.
+   */
+  journey(url: URL | string, options: FakeJourneyOptions): Promise<URL>;
   /** A matching request signed like the broker's (override claims or header). */
   matchRequest(aud: string, claims?: Record<string, unknown>, header?: Record<string, unknown>, key?: SigningKey): Promise<string>;
   close(): Promise<void>;
@@ -148,6 +212,53 @@ export async function startFakeOp(): Promise<FakeOp> {
       for (const [k, v] of Object.entries(payload)) if (v === undefined) delete (payload as Record<string, unknown>)[k];
       return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', typ: MATCH_REQUEST_TYP, kid: key.kid, ...header }).sign(key.privateKey);
     },
+    fail(url, reason, options = {}) {
+      return op.errorRedirect(url, {
+        error: brokerErrorFor(reason),
+        error_reason: reason,
+        txn: options.journeyReference ?? 'JRN-TEST-0001',
+        ...(options.caseReference ? { case_ref: options.caseReference } : {}),
+      });
+    },
+    async callMatching(matchingUrl, clientId, claims = {}) {
+      const jti = randomUUID();
+      const request = await op.matchRequest(clientId, { jti, ...claims });
+      const response = await fetch(matchingUrl, { method: 'POST', headers: { 'content-type': MATCH_CONTENT_TYPE, accept: MATCH_CONTENT_TYPE }, body: request, signal: AbortSignal.timeout(5000) });
+      if (response.status !== 200) throw new Error(`the matching endpoint answered ${response.status}`);
+      const { payload } = await jwtVerify(await response.text(), createLocalJWKSet({ keys: op.clientKeys }), {
+        issuer: clientId,
+        audience: issuer,
+        typ: MATCH_RESPONSE_TYP,
+        algorithms: ['ES256'],
+        maxTokenAge: 120,
+      });
+      const problem = checkMatchResponseClaims(payload as Record<string, unknown>);
+      if (problem) throw new Error(`the matching answer is refused: ${problem}`);
+      if (payload.in_response_to !== jti) throw new Error('the matching answer is refused: in_response_to is not the request\'s jti');
+      return payload as unknown as VerifiedMatchResponse;
+    },
+    async journey(url, options) {
+      const asked = new URL(url).searchParams;
+      const clientId = asked.get('client_id') ?? '';
+      const base = { mode: options.mode ?? 'match', ...(options.claims ? { verified_claims: { verification: { trust_framework: 'uk_diatf', assurance_level: 'Cl.Cm.P2' }, claims: options.claims } } : {}) };
+      let answer: VerifiedMatchResponse;
+      try {
+        answer = await op.callMatching(options.matchingUrl, clientId, { ...base, attempt: 1 });
+        const askFor = answer.result === 'need-attribute' ? answer.attribute : answer.result === 'no-match' ? options.extraAttribute : undefined;
+        if (askFor) {
+          const value = options.extraAttributes?.[askFor];
+          if (value === undefined) return op.fail(url, 'no_match', { caseReference: 'K7QM-2XPD-9RTB-H' });
+          answer = await op.callMatching(options.matchingUrl, clientId, { ...base, attempt: 2, extra_attributes: { [askFor]: value } });
+          if (answer.result === 'need-attribute') throw new Error('need-attribute twice');
+        }
+      } catch {
+        return op.fail(url, 'matching_failed', { caseReference: 'K7QM-2XPD-9RTB-H' });
+      }
+      if (answer.result === 'no-match') return op.fail(url, 'no_match', { caseReference: 'K7QM-2XPD-9RTB-H' });
+      const back = op.authorize(url);
+      codes.get(back.searchParams.get('code')!)!.match = { result: answer.result === 'created' ? 'created' : 'matched', account_ref: answer.account_ref! };
+      return back;
+    },
     close: () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())),
   };
 
@@ -215,7 +326,7 @@ export async function startFakeOp(): Promise<FakeOp> {
           vtm: `${issuer}/trustmark`,
           txn: 'JRN-TEST-0001',
           verified_claims: { verification: { trust_framework: 'uk_diatf', assurance_level: vtr[0] }, claims: Object.fromEntries(requested.map((k) => [k, all[k]])) },
-          match: { result: 'matched', account_ref: 'CT-100234' },
+          ...(pending.match === null ? {} : { match: pending.match ?? { result: 'matched', account_ref: 'CT-100234' } }),
         };
         if (op.nextIdToken) claims = op.nextIdToken(claims);
         op.nextIdToken = undefined;

@@ -107,7 +107,16 @@ describe('handleCallback', () => {
       },
       verifiedClaims: expect.objectContaining({ verification: { trust_framework: 'uk_diatf', assurance_level: 'Cl.Cm.P2' } }),
       match: { result: 'matched', accountRef: 'CT-100234' },
+      account: { status: 'matched', reference: 'CT-100234' },
     });
+  });
+
+  it('says plainly when there is no account: a service without a matching URL gets account.status "none"', async () => {
+    const { callback, transaction } = await signIn();
+    op.nextIdToken = (c) => ({ ...c, match: undefined });
+    const identity = await client.handleCallback(callback, transaction);
+    expect(identity.account).toEqual({ status: 'none', reference: null });
+    expect(identity.match).toBeUndefined();
   });
 
   it('accepts a level above the one asked for, and any one of several', async () => {
