@@ -2,7 +2,7 @@
  * Errors shown to people. Each carries an HTTP status and a page title key; the internal
  * detail stays in the logs (with the error id), never on the page.
  */
-export type PublicErrorTitle = 'bad_request' | 'not_found' | 'session_expired' | 'journey_ended' | 'server_error' | 'too_many_requests';
+export type PublicErrorTitle = 'bad_request' | 'not_found' | 'session_expired' | 'journey_ended' | 'other_browser' | 'server_error' | 'too_many_requests';
 
 /** A journey that has finished, for the page shown when the person comes back to it (Back, refresh). */
 export interface EndedJourney {

@@ -63,6 +63,35 @@ describe('bad input', () => {
     expect(again.headers.get('location')).toBeNull();
   });
 
+  it('(issue 13, item 5) a callback opened in another browser is refused with a plain-language page; the code is not redeemed, and the citizen carries on', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    const idpUrl = await citizen.choose('civic-id');
+    const { signInAtStub } = await import('../support/idp-stub-driver.js');
+    const callback = await signInAtStub(citizen.browser, idpUrl, { username: 'margaret', password: 'demo-password', secondFactor: 'code' });
+    for (const [stranger, heading] of [
+      [new BrowserClient(), 'Continue in the browser you started in'],
+      [new BrowserClient({ headers: { cookie: 'lang=cy' } }), 'Parhewch yn y porwr y dechreuoch ynddo'],
+    ] as const) {
+      const response = await stranger.fetch(callback);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('location')).toBeNull();
+      expect(await getText(response)).toContain(heading);
+    }
+    // The same callback with a forged binding cookie is refused too.
+    const forger = new BrowserClient();
+    const name = citizen.browser.cookies().find((c) => c.name.startsWith('idb_idp_'))?.name;
+    expect(name).toBeDefined();
+    const forged = await forger.fetch(callback, { headers: { cookie: `${name}=${'A'.repeat(43)}` } });
+    expect(forged.status).toBe(400);
+    // The code was not redeemed: the citizen's own browser goes on to consent.
+    const own = await citizen.visit(callback);
+    expect((own as { url: string }).url).toMatch(/\/consent$/);
+    expect(citizen.browser.cookies().some((c) => c.name.startsWith('idb_idp_'))).toBe(false);
+    await citizen.consent('approve');
+    expect((await citizen.collect()).claims.txn).toBeDefined();
+  });
+
   it('a consent form posted without the CSRF token is refused', async () => {
     const citizen = new Citizen(fed);
     await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });

@@ -111,6 +111,12 @@ export class Journeys {
     return { key: upstreamKey(state), value: uid, ttlSeconds };
   }
 
+  /** The journey uid for an upstream `state`, without using it up (to check the browser first). */
+  async peekUpstream(state: string): Promise<string | null> {
+    if (!/^[A-Za-z0-9_-]{16,128}$/.test(state)) return null;
+    return this.options.store.get(upstreamKey(state));
+  }
+
   /** The journey uid for an upstream `state`, once: a replayed callback finds nothing. */
   async takeUpstream(state: string): Promise<string | null> {
     if (!/^[A-Za-z0-9_-]{16,128}$/.test(state)) return null;

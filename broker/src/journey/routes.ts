@@ -12,7 +12,7 @@
  *   POST /journey/:uid/another         choose another provider
  *   POST /journey/:uid/return          give up and go back to the service (with an OIDC error)
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
@@ -79,6 +79,14 @@ const REMEMBER_COOKIE = 'idb_provider';
 const RECEIPT_CSRF_COOKIE = 'idb_receipt_csrf';
 const CURRENT_COOKIE = 'idb_journey';
 const ENDED_COOKIE = 'idb_ended';
+/**
+ * The browser that went to an IdP holds a cookie for that journey (sent only to the callbacks),
+ * named after the upstream state and keyed by the journey's secret CSRF token: the callback is
+ * taken only from that browser, so a leaked callback URL opened elsewhere redeems nothing.
+ */
+const BINDING_PREFIX = 'idb_idp_';
+const bindingName = (state: string) => `${BINDING_PREFIX}${createHash('sha256').update(state).digest('base64url').slice(0, 16)}`;
+const bindingValue = (journey: JourneyState, state: string) => createHmac('sha256', journey.csrf).update(`idp-callback ${state}`).digest('base64url');
 // HMRC's format (prefixes QQ are the published example, used by the demo identities).
 const NI_NUMBER = /^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-TW-Z][A-CEGHJ-NP-TW-Z]\d{6}[A-D]$/;
 
@@ -431,6 +439,15 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
       });
       const next = await journeys.applyOnly(journey, [{ type: 'idpChosen', idpId: choice.policy.id, upstream: secrets }]);
       await journeys.save(next, [journeys.upstreamBinding(secrets.state, journey.uid, next)]);
+      ctx.cookies.set(bindingName(secrets.state), bindingValue(next, secrets.state), {
+        httpOnly: true,
+        // Lax: sent on the top-level redirect back from the IdP (another site), not on its subrequests.
+        sameSite: 'lax',
+        secure: options.secureCookies,
+        path: '/idp/',
+        maxAge: policies.broker.journey.ttl_minutes * 60_000,
+        overwrite: true,
+      });
       redirectTo = url.href;
     }
     if (body.remember === 'yes') {
@@ -444,10 +461,20 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
 
   router.get('/idp/:idpId/callback', async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
-    const uid = state ? await journeys.takeUpstream(state) : null;
-    if (!uid) throw new PublicError(400, 'session_expired', 'unknown, used or missing state at the IdP callback');
-    const journey = await journeys.load(uid);
+    const found = state ? await journeys.peekUpstream(state) : null;
+    if (!found) throw new PublicError(400, 'session_expired', 'unknown, used or missing state at the IdP callback');
+    const journey = await journeys.load(found);
     if (!journey) throw new PublicError(400, 'session_expired', 'journey gone at the IdP callback');
+    // Only the browser that went to the IdP may come back with its answer. Another one is told
+    // so, and the state stays usable for the right browser: nothing is redeemed.
+    const given = Buffer.from(ctx.cookies.get(bindingName(state)) ?? '');
+    const expected = Buffer.from(bindingValue(journey, state));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new PublicError(400, 'other_browser', 'IdP callback from a browser that did not start this journey');
+    }
+    const uid = await journeys.takeUpstream(state);
+    if (uid !== journey.uid) throw new PublicError(400, 'session_expired', 'state used meanwhile at the IdP callback');
+    ctx.cookies.set(bindingName(state), null, { httpOnly: true, sameSite: 'lax', secure: options.secureCookies, path: '/idp/', overwrite: true });
     if (journey.name !== 'atProvider' || 'kind' in journey.upstream || journey.idpId !== ctx.params.idpId || journey.upstream.state !== state) {
       throw new PublicError(400, 'bad_request', 'IdP callback does not belong to this journey');
     }

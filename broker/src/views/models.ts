@@ -201,7 +201,7 @@ export interface PageModels {
   error: {
     status: number;
     errorId: string;
-    title?: 'bad_request' | 'not_found' | 'session_expired' | 'journey_ended' | 'server_error' | 'too_many_requests';
+    title?: 'bad_request' | 'not_found' | 'session_expired' | 'journey_ended' | 'other_browser' | 'server_error' | 'too_many_requests';
     /** For `journey_ended`: what happened at the end (never anything about the person). */
     ended?: { outcome: 'shared' | 'returned'; service: string; serviceHref: string };
     detail?: string;

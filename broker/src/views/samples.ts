@@ -122,7 +122,7 @@ export const samples: Array<[string, PageName, PageModels[PageName]]> = [
     caseRef: reason === 'no_match' ? 'ABCD-EFGH-JKMN-P' : undefined,
     csrfToken: 'c',
   } as PageModels['failure']]),
-  ...(['bad_request', 'not_found', 'session_expired', 'server_error', 'too_many_requests'] as const).map((title): [string, PageName, PageModels[PageName]] => [`error-${title}`, 'error', { status: 400, errorId: 'e-1', title, detail: 'redirect_uri did not match', startAgainHref: '/' }]),
+  ...(['bad_request', 'not_found', 'session_expired', 'other_browser', 'server_error', 'too_many_requests'] as const).map((title): [string, PageName, PageModels[PageName]] => [`error-${title}`, 'error', { status: 400, errorId: 'e-1', title, detail: 'redirect_uri did not match', startAgainHref: '/' }]),
 ];
 
 const staff = { name: 'Aled Jones', role: 'supervisor' };
