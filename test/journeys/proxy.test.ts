@@ -14,10 +14,10 @@ import { freePort } from '../support/ports.js';
 const VIA_HTTPS = { 'x-forwarded-proto': 'https' };
 /**
  * Cookies set at the start of a journey: oidc-provider's interaction cookies, the language, the
- * remembered provider, the browser's binding to the journey at the IdP (idb_idp_<state hash>), the
+ * remembered provider, the current journey, the browser's binding to the journey at the IdP (idb_idp_<state hash>), the
  * case lookup's CSRF token.
  */
-const JOURNEY_COOKIES = ['_interaction', '_interaction.sig', '_interaction_resume', '_interaction_resume.sig', 'idb_case_csrf', 'idb_idp', 'idb_provider', 'lang'];
+const JOURNEY_COOKIES = ['_interaction', '_interaction.sig', '_interaction_resume', '_interaction_resume.sig', 'idb_case_csrf', 'idb_idp', 'idb_journey', 'idb_provider', 'lang'];
 
 const nameOf = (line: string) => line.slice(0, line.indexOf('=')).replace(/^idb_idp_.+$/, 'idb_idp');
 const isSecure = (line: string) => line.split(';').slice(1).some((a) => a.trim().toLowerCase() === 'secure');
