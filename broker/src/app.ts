@@ -12,7 +12,7 @@ import type { JWK } from 'jose';
 import { loadPolicies, type Policies } from '@idbroker/policies';
 import { assertProductionSafe, type BrokerConfig } from './config/config.js';
 import { createStore, type Store } from './store/index.js';
-import { createOidcAdapter } from './store/oidc-adapter.js';
+import { createOidcAdapter, OidcRecords } from './store/oidc-adapter.js';
 import { createSealer, deriveKey } from './crypto/seal.js';
 import { createAuditTrail, type AuditTrail } from './audit/index.js';
 import { IdentityProviders } from './upstream/index.js';
@@ -112,6 +112,8 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
   });
 
   const deliveryKey = (grantId: string) => `delivery:{${grantId}}`;
+  // OIDC records a request already read (the journey reads the interaction with its state).
+  const oidcRecords = new OidcRecords();
   const userinfoKey = (grantId: string) => `userinfo:{${grantId}}`;
   const provider = createProvider({
     issuer: config.issuer,
@@ -119,7 +121,8 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     signingKeys: config.signingKeys,
     cookieKeys: [Buffer.from(deriveKey(config.secret, 'cookies')).toString('base64url')],
     pairwiseKey: deriveKey(config.secret, 'pairwise-subject'),
-    adapter: createOidcAdapter(store, { sealer: createSealer(deriveKey(config.secret, 'oidc-records')) }),
+    // A Cluster writes per hash slot: there the adapter keeps its index-then-record order.
+    adapter: createOidcAdapter(store, { sealer: createSealer(deriveKey(config.secret, 'oidc-records')), oneWrite: !config.redisCluster, records: oidcRecords }),
     journeyTtlSeconds: ttlSeconds,
     trustProxy: config.trustProxy,
     logger,
@@ -340,6 +343,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     journeys,
     views,
     matcher,
+    oidcRecords,
     subjectKeys: { internal: deriveKey(config.secret, 'internal-subject'), pairwise: deriveKey(config.secret, 'pairwise-subject') },
     deliveryWrite: (grantId, claims) => ({ key: deliveryKey(grantId), value: sealer.seal(claims, deliveryKey(grantId)), ttlSeconds: 600 }),
     secureCookies,

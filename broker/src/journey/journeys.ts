@@ -4,7 +4,7 @@
  * Journey state is sealed (AES-256-GCM) with its key as additional data.
  */
 import { randomBytes } from 'node:crypto';
-import type { Store } from '../store/index.js';
+import type { Store, WriteOp } from '../store/index.js';
 import type { Sealer } from '../crypto/seal.js';
 import type { AuditTrail } from '../audit/index.js';
 import type { JourneyEvent } from './events.js';
@@ -65,7 +65,17 @@ export class Journeys {
 
   /** The journey, or undefined when there is none (never started, deleted, or gone past its grace). */
   async load(uid: string): Promise<JourneyState | undefined> {
-    const sealed = await this.options.store.get(journeyKey(uid));
+    return this.open(uid, await this.options.store.get(journeyKey(uid)));
+  }
+
+  /** The sealed journey and other keys (the interaction's record), in one round trip. */
+  async readAlong(uid: string, others: string[]): Promise<{ sealed: string | null; others: (string | null)[] }> {
+    const [sealed = null, ...rest] = await this.options.store.getMany([journeyKey(uid), ...others]);
+    return { sealed, others: rest };
+  }
+
+  /** A journey read by `readAlong`, as `load` gives it (a journey past its time times out now). */
+  async open(uid: string, sealed: string | null): Promise<JourneyState | undefined> {
     if (!sealed) return undefined;
     const journey = this.options.sealer.open<JourneyState>(sealed, journeyKey(uid));
     if (journey.name !== 'failed' && journey.name !== 'complete' && this.options.now() > journey.expiresAt) {
@@ -124,8 +134,8 @@ export class Journeys {
   }
 
   /** Delete the journey and, in the same round trip, write what outlives it (the sealed delivery). */
-  async end(journey: JourneyState, writes: Array<{ key: string; value: string; ttlSeconds: number }>): Promise<void> {
-    await this.options.store.write([...writes.map((w) => ({ op: 'set' as const, ...w })), { op: 'del', key: journeyKey(journey.uid) }]);
+  async end(journey: JourneyState, writes: Array<{ key: string; value: string; ttlSeconds: number }>, ops: WriteOp[] = []): Promise<void> {
+    await this.options.store.write([...ops, ...writes.map((w) => ({ op: 'set' as const, ...w })), { op: 'del', key: journeyKey(journey.uid) }]);
   }
 
   async delete(journey: JourneyState): Promise<void> {

@@ -33,6 +33,7 @@ import { RETRYABLE_WITH_ANOTHER_PROVIDER, InvalidJourneyState } from './transiti
 import type { JourneyEvent } from './events.js';
 import { formatAttribute } from './present.js';
 import type { Matcher } from '../matching/index.js';
+import type { OidcRecords } from '../store/oidc-adapter.js';
 import { PublicError } from '../errors.js';
 import type { ConsentReceipts } from './consent-receipt.js';
 
@@ -46,6 +47,8 @@ export interface JourneyRoutesOptions {
   matcher: Matcher;
   /** Keys for subjects (derived from the broker secret). */
   subjectKeys: { internal: Uint8Array; pairwise: Uint8Array };
+  /** OIDC records a request has read (the interaction, read with the journey). */
+  oidcRecords?: OidcRecords;
   /** Store what the citizen consented to, for the token endpoint to release once. */
   deliveryWrite(grantId: string, claims: DeliveredClaims): { key: string; value: string; ttlSeconds: number };
   secureCookies: boolean;
@@ -134,6 +137,22 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
 
   /** Load the interaction (cookie-bound) and the journey; start the journey on the first visit. */
   async function load(ctx: Koa.Context, { start = false } = {}) {
+    // One round trip for both: the interaction's record is held for oidc-provider to find, for
+    // the rest of this request (interactionDetails now, interactionResult at the end).
+    const uid = String(ctx.params.uid);
+    const records = options.oidcRecords;
+    const interactionKey = records?.key('Interaction', uid);
+    const read = await journeys.readAlong(uid, interactionKey ? [interactionKey] : []);
+    if (records && interactionKey) {
+      records.hold(interactionKey, read.others[0] ?? null);
+      let held = true;
+      const release = () => {
+        if (held) records.release(interactionKey);
+        held = false;
+      };
+      ctx.res.once('close', release);
+      ctx.res.once('finish', release);
+    }
     let details;
     try {
       details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -144,7 +163,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
       throw e;
     }
     if (details.uid !== ctx.params.uid) await throwEnded(ctx, String(ctx.params.uid), 'interaction does not match the URL');
-    let journey = await journeys.load(details.uid);
+    let journey = await journeys.open(uid, read.sealed);
     if (!journey) {
       if (!start) await throwEnded(ctx, details.uid, 'no journey for this interaction');
       const params = details.params as Record<string, string | undefined>;
@@ -287,29 +306,39 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
     // The scopes asked for (openid, and those that ask for attributes) are what the citizen approved.
     grant.addOIDCScope(String((details.params as { scope?: string }).scope ?? 'openid'));
     grant.addOIDCClaims(['sub', 'vot', 'vtm', 'txn', 'verified_claims', 'match']);
-    const grantId = await grant.save();
-    const delivered: DeliveredClaims = {
-      vot: identity.vot,
-      vtm: `${options.issuer}/trustmark`,
-      txn: journey.ref,
-      ...(journey.attributes.length ? { verified_claims: { verification: identity.verification, claims: identity.claims } } : {}),
-      ...(journey.accountRef && journey.outcome !== 'signedIn'
-        ? { match: { result: journey.outcome === 'accountCreated' ? ('created' as const) : ('matched' as const), account_ref: journey.accountRef } }
-        : {}),
-    };
-    const done = await journeys.applyOnly(journey, [{ type: 'delivered', grantId }]);
-    // Everything the service will get now sits sealed under the grant, until its token request
-    // takes it; the journey itself is gone.
-    await journeys.end(done, [options.deliveryWrite(grantId, delivered)]);
-    rememberEnded(ctx, journey, 'shared');
-    const redirectTo = await provider.interactionResult(
-      ctx.req,
-      ctx.res,
-      { login: { accountId: identity.internalSubject, acr: identity.vot, remember: false }, consent: { grantId } },
-      { mergeWithLastSubmission: false },
-    );
-    if (journey.receipt && options.receipts) return showReceipt(ctx, journey, delivered, redirectTo);
-    ctx.redirect(redirectTo);
+    // The grant and the interaction's result are written with the end of the journey, in one
+    // round trip (all or nothing where the store allows): the adapter keeps their writes for us.
+    const records = options.oidcRecords;
+    grant.jti = randomBytes(32).toString('base64url');
+    const deferred = records ? [records.key('Grant', grant.jti), records.key('Interaction', details.uid)] : [];
+    for (const key of deferred) records!.defer(key);
+    try {
+      const grantId = await grant.save();
+      const delivered: DeliveredClaims = {
+        vot: identity.vot,
+        vtm: `${options.issuer}/trustmark`,
+        txn: journey.ref,
+        ...(journey.attributes.length ? { verified_claims: { verification: identity.verification, claims: identity.claims } } : {}),
+        ...(journey.accountRef && journey.outcome !== 'signedIn'
+          ? { match: { result: journey.outcome === 'accountCreated' ? ('created' as const) : ('matched' as const), account_ref: journey.accountRef } }
+          : {}),
+      };
+      const done = await journeys.applyOnly(journey, [{ type: 'delivered', grantId }]);
+      const redirectTo = await provider.interactionResult(
+        ctx.req,
+        ctx.res,
+        { login: { accountId: identity.internalSubject, acr: identity.vot, remember: false }, consent: { grantId } },
+        { mergeWithLastSubmission: false },
+      );
+      // Everything the service will get now sits sealed under the grant, until its token request
+      // takes it; the journey itself is gone.
+      await journeys.end(done, [options.deliveryWrite(grantId, delivered)], deferred.flatMap((key) => records!.take(key)));
+      rememberEnded(ctx, journey, 'shared');
+      if (journey.receipt && options.receipts) return showReceipt(ctx, journey, delivered, redirectTo);
+      ctx.redirect(redirectTo);
+    } finally {
+      for (const key of deferred) records!.take(key);
+    }
   }
 
   /**

@@ -3,6 +3,7 @@
  * services onboarded in policies/relying-parties. Logins are never remembered here (no
  * single sign-on at the broker): every authorization goes through a journey.
  */
+import { createHash } from 'node:crypto';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { attributeNameSchema, type Policies, type RelyingPartyPolicy } from '@idbroker/policies';
 import { assertPermitted, claimsParameterAttributes, requestedVectors, RequestRefused, SCOPE_ATTRIBUTES, scopeAttributes } from './requested.js';
@@ -283,6 +284,11 @@ export function createProvider(options: ProviderOptions): Provider {
   };
 
   const provider = new Provider(options.issuer, configuration);
+  // A client assertion (or other proof) used once: one atomic SET NX instead of oidc-provider's
+  // find then save (two round trips, and two concurrent requests could both pass the find).
+  const replay = provider.ReplayDetection as unknown as { unique(iss: string, jti: string, exp: number): Promise<boolean> };
+  replay.unique = (iss, jti, exp) =>
+    options.useOnce(`oidc:replay:{${createHash('sha256').update(`${iss}${jti}`).digest('base64url')}}`, Math.max(1, Math.min(exp - epochNow(), options.journeyTtlSeconds)));
   holdClientsToTheirAuthMethod(provider);
   urlsFromTheIssuer(provider);
   provider.use(endJourneyAtRedemption(provider, options.logger));

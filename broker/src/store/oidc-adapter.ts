@@ -29,7 +29,70 @@ export interface OidcAdapterOptions {
   maxTtlSeconds?: number;
   /** Clock in epoch ms (used to keep a record's TTL when it is consumed). */
   now?: () => number;
+  /**
+   * The store writes keys of different hash slots in one atomic step (one Redis node, Sentinel,
+   * memory; not a Cluster): a record and its indexes then go in one write (one round trip).
+   */
+  oneWrite?: boolean;
+  /** Records read by the caller for this request (see OidcRecords): found there without a read. */
+  records?: OidcRecords;
 }
+
+/**
+ * Records a request has already read, held for the rest of that request so oidc-provider's own
+ * reads of them cost no round trip (the journey reads the interaction together with the journey
+ * state in one MGET, then `interactionDetails` and `interactionResult` find it here). A held record
+ * follows the adapter's writes to it. The caller releases it when the request ends; two requests
+ * holding the same key share it until both have released it.
+ */
+export class OidcRecords {
+  private readonly held = new Map<string, { raw: string | null; refs: number }>();
+  /** The store key of a record. */
+  key(model: string, id: string): string {
+    return `oidc:rec:${model}:${id}`;
+  }
+  hold(key: string, raw: string | null): void {
+    const entry = this.held.get(key);
+    if (entry) {
+      entry.raw = raw;
+      entry.refs++;
+    } else this.held.set(key, { raw, refs: 1 });
+  }
+  release(key: string): void {
+    const entry = this.held.get(key);
+    if (entry && --entry.refs <= 0) this.held.delete(key);
+  }
+  /** The held stored value (null: held as absent), or undefined when not held. */
+  get(key: string): string | null | undefined {
+    return this.held.get(key)?.raw;
+  }
+  private readonly deferred = new Map<string, WriteOp[]>();
+  /** Keep the next writes of `key` for the caller (`take`), who writes them with its own. */
+  defer(key: string): void {
+    this.deferred.set(key, []);
+  }
+  /** The adapter's writes of `key`: kept (true) when deferred. */
+  keep(key: string, ops: WriteOp[]): boolean {
+    const kept = this.deferred.get(key);
+    if (!kept) return false;
+    kept.push(...ops);
+    return true;
+  }
+  /** The writes kept for `key` (and the end of deferring it). */
+  take(key: string): WriteOp[] {
+    const kept = this.deferred.get(key) ?? [];
+    this.deferred.delete(key);
+    return kept;
+  }
+  /** A write or a delete of `key`: a holder sees it. */
+  wrote(key: string, raw: string | null): void {
+    const entry = this.held.get(key);
+    if (entry) entry.raw = raw;
+  }
+}
+
+/** Models whose records have an index to delete with them (Session: uid; DeviceCode: userCode). */
+const INDEXED = new Set(['Session', 'DeviceCode']);
 
 /** Models indexed by grant, as in oidc-provider's own adapters. */
 const GRANTABLE = new Set([
@@ -49,7 +112,11 @@ interface Wrapped {
 export function createOidcAdapter(store: Store, options: OidcAdapterOptions = {}): AdapterConstructor {
   const maxTtl = options.maxTtlSeconds ?? 5_400;
   const now = options.now ?? Date.now;
-  const { sealer } = options;
+  const { sealer, records } = options;
+  const read = async (key: string) => {
+    const held = records?.get(key);
+    return held !== undefined ? held : store.get(key);
+  };
 
   const grantKey = (grantId: string) => `oidc:grant:${grantId}`;
 
@@ -91,14 +158,26 @@ export function createOidcAdapter(store: Store, options: OidcAdapterOptions = {}
       }
       if (payload.uid) indexes.push({ op: 'set', key: this.uidKey(payload.uid), value: id, ttlSeconds: ttl });
       if (payload.userCode) indexes.push({ op: 'set', key: this.userCodeKey(payload.userCode), value: id, ttlSeconds: ttl });
-      // Indexes first, the record last (see the header: safe on a cluster, where slots differ).
-      if (indexes.length > 0) await store.write(indexes);
-      await store.write([{ op: 'set', key, value: encode(key, { p: payload, e: now() + ttl * 1000 }), ttlSeconds: ttl }]);
+      const value = encode(key, { p: payload, e: now() + ttl * 1000 });
+      const record: WriteOp = { op: 'set', key, value, ttlSeconds: ttl };
+      if (records?.keep(key, [...indexes, record])) {
+        records.wrote(key, value);
+        return;
+      }
+      if (options.oneWrite) {
+        // One atomic write, indexes and record together.
+        await store.write([...indexes, record]);
+      } else {
+        // Indexes first, the record last (see the header: safe on a cluster, where slots differ).
+        if (indexes.length > 0) await store.write(indexes);
+        await store.write([record]);
+      }
+      records?.wrote(key, value);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       const key = this.key(id);
-      return decode(key, await store.get(key))?.p;
+      return decode(key, await read(key))?.p;
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -114,26 +193,32 @@ export function createOidcAdapter(store: Store, options: OidcAdapterOptions = {}
     /** Marks the record consumed (epoch seconds) and keeps its remaining lifetime. */
     async consume(id: string): Promise<void> {
       const key = this.key(id);
-      const wrapped = decode(key, await store.get(key));
+      const wrapped = decode(key, await read(key));
       if (!wrapped) return;
       const remainingMs = wrapped.e - now();
       if (remainingMs <= 0) return;
       wrapped.p = { ...wrapped.p, consumed: Math.floor(now() / 1000) };
-      await store.set(key, encode(key, wrapped), remainingMs / 1000);
+      const value = encode(key, wrapped);
+      await store.set(key, value, remainingMs / 1000);
+      records?.wrote(key, value);
     }
 
     async destroy(id: string): Promise<void> {
       const key = this.key(id);
       let wrapped: Wrapped | undefined;
-      try {
-        wrapped = decode(key, await store.get(key));
-      } catch {
-        wrapped = undefined; // a record that does not open is still destroyed
+      // Only a record with an index is read first (to find the index); the rest just go.
+      if (INDEXED.has(this.name)) {
+        try {
+          wrapped = decode(key, await read(key));
+        } catch {
+          wrapped = undefined; // a record that does not open is still destroyed
+        }
       }
       const keys = [key];
       if (wrapped?.p.uid) keys.push(this.uidKey(wrapped.p.uid));
       if (wrapped?.p.userCode) keys.push(this.userCodeKey(wrapped.p.userCode));
       await store.del(...keys);
+      records?.wrote(key, null);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
