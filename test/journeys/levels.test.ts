@@ -11,7 +11,8 @@ const radios = (html: string) => [...html.matchAll(/name="provider"[^>]*value="(
 describe('levels: who is offered and what comes back', () => {
   let fed: Federation;
   beforeAll(async () => {
-    fed = await startFederation({ policyChanges: { idps: { 'swift-verify': { status: 'suspended' } } } });
+    // The wallet is a provider too (test/journeys/wallet.test.ts): switched off here, where the picker's IdPs are counted.
+    fed = await startFederation({ policyChanges: { idps: { 'swift-verify': { status: 'suspended' }, 'digital-wallet': { status: 'suspended' } } } });
   });
   afterAll(() => fed?.close());
   afterEach(async () => {
@@ -84,7 +85,7 @@ describe('levels: certification that expires during a journey', () => {
     fed = await startFederation({
       idps: ['civic-id'],
       // Only Civic ID runs here; Swift Verify is suspended so that the picker holds one choice.
-      policyChanges: { idps: { 'civic-id': { certification_expires: '2030-06-30' }, 'swift-verify': { status: 'suspended' } } },
+      policyChanges: { idps: { 'civic-id': { certification_expires: '2030-06-30' }, 'swift-verify': { status: 'suspended' }, 'digital-wallet': { status: 'suspended' } } },
       clockStart: new Date('2030-06-30T23:30:00Z'),
     });
   });
