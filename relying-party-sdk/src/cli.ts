@@ -110,7 +110,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const name = values.name ?? clientId;
   const policy = [
     `# Draft policy entry for ${name}, written by idbroker-rp init on ${new Date().toISOString().slice(0, 10)}.`,
-    '# Send it to the federation\'s operator: it goes in policies/relying-parties/ (npm run onboard),',
+    '# Send it to the federation\'s operator: it goes in policies/relying-parties/<client-id>.yaml,',
     '# after they check every field (levels, attributes, sector, other ways).',
     `client_id: ${q(clientId)}`,
     `display_name: ${q(name)}`,
