@@ -47,11 +47,10 @@ describe('exceptional circumstances: no route and no role reads a journey\'s ver
     await uncollected.verifyWith('swift-verify', 'margaret');
     await uncollected.consent('approve');
     expect(uncollected.current.kind).toBe('service');
-    // 3. Margaret refused consent and opened a support case.
+    // 3. Margaret's check fell short of the level and she opened a support case.
     const failed = new Citizen(fed);
     await failed.start(service, { vtr: ['Cl.Cm.P2'] });
-    await failed.verifyWith('civic-id', 'margaret');
-    await failed.consent('cancel');
+    await failed.failAtLevel('civic-id', 'margaret');
     planted.failedUid = new URL((failed.current as { url: string }).url).pathname.split('/')[2];
     await failed.press('help');
     await failed.press('help', { step: 'open', description: 'The provider page would not load.', contact: 'by post please' });
