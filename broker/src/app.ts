@@ -10,11 +10,11 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 import type Provider from 'oidc-provider';
 import type { JWK } from 'jose';
 import { loadPolicies, type Policies } from '@idbroker/policies';
-import { assertProductionSafe, type BrokerConfig } from './config/config.js';
+import { assertProductionSafe, devAuditCheckpointKeyFile, readKeyFile, type BrokerConfig } from './config/config.js';
 import { createStore, type Store } from './store/index.js';
 import { createOidcAdapter, OidcRecords } from './store/oidc-adapter.js';
 import { createSealer, deriveKey } from './crypto/seal.js';
-import { createAuditTrail, type AuditTrail } from './audit/index.js';
+import { createAuditTrail, publicJwk, type AuditTrail } from './audit/index.js';
 import { IdentityProviders } from './upstream/index.js';
 import { createViews, resolveLocale, type Views } from './views/index.js';
 import { createProvider, type DeliveredClaims } from './oidc/provider.js';
@@ -96,7 +96,22 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     logger,
   });
   const sealer = createSealer(deriveKey(config.secret, 'journey-state'));
-  const audit = createAuditTrail({ store, now, logger, retentionDays: policies.broker.audit.retention_days });
+  // Audit checkpoints are signed with a key kept out of the store (development default:
+  // policies/dev-keys, refused in production), exported as log lines and to a file.
+  const auditKeys = (config.auditCheckpointKeys ?? readKeyFile(devAuditCheckpointKeyFile, 'AUDIT_CHECKPOINT_KEYS_FILE')) as JWK[];
+  const audit = createAuditTrail({
+    store,
+    now,
+    logger,
+    retentionDays: policies.broker.audit.retention_days,
+    ...(config.auditChain ? { chain: config.auditChain } : {}),
+    checkpoints: {
+      signingKey: auditKeys[0]!,
+      trustedKeys: auditKeys.map(publicJwk),
+      ...(config.auditCheckpointFile ? { file: config.auditCheckpointFile } : {}),
+      intervalMs: config.auditCheckpointIntervalSeconds * 1000,
+    },
+  });
   const views = createViews();
   const ttlSeconds = policies.broker.journey.ttl_minutes * 60;
   const secureCookies = config.issuer.startsWith('https://');
@@ -409,6 +424,8 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
           setTimeout(() => s.closeAllConnections(), 5_000).unref();
         });
       }
+      // The chain's last checkpoint, after the last request: what this instance wrote is covered.
+      await audit.close().catch((error: unknown) => logger.error({ err: { message: (error as Error).message }, chain: audit.chain }, 'audit: final checkpoint failed'));
       await store.close();
     },
   };

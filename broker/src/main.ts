@@ -4,7 +4,7 @@ import { configFromEnv, createBroker } from './index.js';
 const config = configFromEnv();
 const broker = await createBroker(config);
 const url = await broker.listen();
-broker.logger.info({ issuer: config.issuer, url, store: broker.store.kind }, 'broker listening');
+broker.logger.info({ issuer: config.issuer, url, store: broker.store.kind, auditChain: broker.audit.chain }, 'broker listening');
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

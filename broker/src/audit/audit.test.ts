@@ -6,7 +6,7 @@ import { createMemoryStore } from '../store/memory.js';
 import { createRedisStore } from '../store/redis.js';
 import type { Store } from '../store/types.js';
 import { describeAuditTrailContract } from './audit-contract.js';
-import { AuditError, canonicalJson, createAuditTrail, GENESIS_HASH, hashEvent } from './index.js';
+import { AUDIT_KEYS, AuditError, canonicalJson, createAuditTrail, GENESIS_HASH, hashEvent } from './index.js';
 
 const url = inject('redisUrl');
 const filePrefix = `t:${randomBytes(6).toString('hex')}:audit:`;
@@ -83,12 +83,13 @@ describe('audit trail on Redis: tampering, concurrency, restarts', () => {
     await store.close();
   });
 
+  const chain = 'broker-a';
   async function seed(count: number) {
-    const trail = createAuditTrail({ store });
+    const trail = createAuditTrail({ store, chain });
     for (let i = 0; i < count; i++) await trail.append({ type: 'journey.stateChanged', journey: 'J1', data: { step: i } });
     return trail;
   }
-  const eventKey = (seq: number) => `${prefix}audit:event:${seq}`;
+  const eventKey = (seq: number) => `${prefix}${AUDIT_KEYS.event(chain, seq)}`;
 
   it('detects an edited event', async () => {
     const trail = await seed(6);
@@ -119,7 +120,7 @@ describe('audit trail on Redis: tampering, concurrency, restarts', () => {
     const trail = await seed(6);
     await raw.del(eventKey(4));
     const three = JSON.parse((await raw.get(eventKey(3)))!);
-    await raw.set(`${prefix}audit:head`, JSON.stringify({ seq: 3, hash: three.hash }));
+    await raw.set(`${prefix}${AUDIT_KEYS.head(chain)}`, JSON.stringify({ seq: 3, hash: three.hash }));
     expect(await trail.verify()).toMatchObject({ ok: false, brokenAt: 4, reason: expect.stringMatching(/missing/) });
   });
 

@@ -53,7 +53,7 @@ export function verifyInclusion(leaf: Uint8Array, index: number, size: number, p
   if (!Number.isInteger(index) || !Number.isInteger(size) || index < 0 || index >= size) return false;
   let fn = index;
   let sn = size - 1;
-  let r = Buffer.from(leaf);
+  let r: Buffer = Buffer.from(leaf);
   for (const p of proof) {
     if (sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
@@ -98,8 +98,8 @@ export function verifyConsistency(firstSize: number, secondSize: number, firstRo
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  let fr = Buffer.from(path[0]!);
-  let sr = Buffer.from(path[0]!);
+  let fr: Buffer = Buffer.from(path[0]!);
+  let sr: Buffer = Buffer.from(path[0]!);
   for (const c of path.slice(1)) {
     if (sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
@@ -145,7 +145,7 @@ export class Frontier {
 
   /** Append one leaf hash. */
   push(leaf: Uint8Array): void {
-    let node = Buffer.from(leaf);
+    let node: Buffer = Buffer.from(leaf);
     let size = this.#size;
     // Merge with the perfect subtrees of equal size: one per trailing 1 bit of the old size.
     while (size % 2 === 1) {

@@ -63,6 +63,7 @@ describe('broker configuration', () => {
     expect(message).toContain('identity-providers/civic-id.yaml (broker_client.private_key)');
     // /metrics counts journeys by provider and by service: in production only operators read it.
     expect(message).toContain('METRICS_TOKEN: must be set in production');
+    expect(message).toContain('AUDIT_CHECKPOINT_KEYS_FILE: the development audit checkpoint key');
   });
 
   it('production mode refuses http identity provider issuers, from a policy or an override, naming each (issue 13)', async () => {
@@ -70,6 +71,7 @@ describe('broker configuration', () => {
       issuer: 'https://broker.example.gov.uk',
       secret: 'a-long-random-secret-for-production-use-0123',
       signingKeys: [await prodKey()],
+      auditCheckpointKeys: [await prodKey()],
       redisUrl: 'redis://redis.internal:6379',
       trustProxy: true,
       production: true,
@@ -115,6 +117,7 @@ describe('broker configuration', () => {
       issuer: 'https://broker.example.gov.uk',
       secret: 'a-long-random-secret-for-production-use-0123',
       signingKeys: [await prodKey()],
+      auditCheckpointKeys: [await prodKey()],
       redisUrl: 'redis://127.0.0.1:1',
       trustProxy: true,
       production: true,
@@ -137,6 +140,7 @@ describe('broker configuration', () => {
       issuer: 'https://broker.example.gov.uk',
       secret: 'a-long-random-secret-for-production-use-0123',
       signingKeys: [await prodKey()],
+      auditCheckpointKeys: [await prodKey()],
       redisUrl: 'redis://redis.internal:6379',
       trustProxy: true,
       production: true,

@@ -36,6 +36,18 @@ export const configSchema = z.object({
   secret: z.string().min(32, 'must be at least 32 characters').default(DEV_SECRET),
   /** The private JWK (ES256) the broker signs ID tokens and matching requests with. */
   signingKeys: z.array(z.record(z.string(), z.unknown())).min(1),
+  /**
+   * The audit checkpoint keys (private ES256 JWKs, kept out of the store): the first signs this
+   * instance's checkpoints, every one is trusted when checking them. Unset: the development key
+   * (policies/dev-keys/audit-checkpoint.private.jwk.json), refused in production.
+   */
+  auditCheckpointKeys: z.array(z.record(z.string(), z.unknown())).min(1).optional(),
+  /** Append-only file the signed audit checkpoints go to (one per line), for witnesses to copy. */
+  auditCheckpointFile: z.string().min(1).optional(),
+  /** How often this instance signs a checkpoint of its audit chain. Default 60 s. */
+  auditCheckpointIntervalSeconds: z.number().positive().default(60),
+  /** This instance's audit chain id (1-64 of [A-Za-z0-9._:-]). Default: host name + random suffix, a new chain per process. */
+  auditChain: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._:-]').optional(),
   /** Accept http:// identity provider issuers (local federation only). */
   allowInsecureIdps: z.boolean().default(false),
   /** IdP id -> issuer, overriding the policy (tests run IdP stubs on free ports). */
@@ -64,6 +76,23 @@ export type BrokerConfig = z.infer<typeof configSchema>;
 export type BrokerConfigInput = z.input<typeof configSchema>;
 
 export const devSigningKeyFile = resolve(defaultPoliciesDir, 'dev-keys/broker-signing.private.jwk.json');
+export const devAuditCheckpointKeyFile = resolve(defaultPoliciesDir, 'dev-keys/audit-checkpoint.private.jwk.json');
+
+/**
+ * Every JWK of a key file: a key set `{ current, next, previous: [{ key }] }` (current first;
+ * for audit checkpoints retired keys stay, as old checkpoints must still verify), a JWKS
+ * `{ keys: [...] }`, or one JWK.
+ */
+export function readKeyFile(file: string, variable: string, options: { keepRetired?: boolean } = {}): Record<string, unknown>[] {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (isKeySet(parsed)) return options.keepRetired ? [parsed.current, ...(parsed.next ? [parsed.next] : []), ...(parsed.previous ?? []).map((p) => p.key)] : keysOf(parsed);
+    if (Array.isArray((parsed as { keys?: unknown }).keys)) return (parsed as { keys: Record<string, unknown>[] }).keys;
+    return [parsed as Record<string, unknown>];
+  } catch (e) {
+    throw new ConfigError(`${variable} (${file}): cannot read a JWK: ${(e as Error).message}`);
+  }
+}
 
 export function isDevSecret(secret: string): boolean {
   return secret === DEV_SECRET;
@@ -89,17 +118,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
   // A key set file (current, next, previous: see keys.ts), a JWKS, or a single private JWK.
   const keyFile = env.BROKER_SIGNING_KEYS_FILE ?? env.BROKER_SIGNING_KEY_FILE ?? devSigningKeyFile;
   const keyVar = env.BROKER_SIGNING_KEYS_FILE ? 'BROKER_SIGNING_KEYS_FILE' : 'BROKER_SIGNING_KEY_FILE';
-  let signingKeys: Record<string, unknown>[];
-  try {
-    const parsed = JSON.parse(readFileSync(keyFile, 'utf8')) as unknown;
-    signingKeys = isKeySet(parsed)
-      ? keysOf(parsed)
-      : Array.isArray((parsed as { keys?: unknown }).keys)
-        ? ((parsed as { keys: Record<string, unknown>[] }).keys)
-        : [parsed as Record<string, unknown>];
-  } catch (e) {
-    throw new ConfigError(`${keyVar} (${keyFile}): cannot read a JWK: ${(e as Error).message}`);
-  }
+  const signingKeys = readKeyFile(keyFile, keyVar);
+  const auditCheckpointKeys = readKeyFile(env.AUDIT_CHECKPOINT_KEYS_FILE || devAuditCheckpointKeyFile, 'AUDIT_CHECKPOINT_KEYS_FILE', { keepRetired: true });
   const issuer = env.BROKER_ISSUER ?? 'http://localhost:3000';
   let store: StoreOptions;
   try {
@@ -118,6 +138,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     policiesDir: env.POLICIES_DIR,
     secret: env.BROKER_SECRET,
     signingKeys,
+    auditCheckpointKeys,
+    auditCheckpointFile: env.AUDIT_CHECKPOINT_FILE || undefined,
+    auditCheckpointIntervalSeconds: env.AUDIT_CHECKPOINT_INTERVAL_SECONDS ? Number(env.AUDIT_CHECKPOINT_INTERVAL_SECONDS) : undefined,
+    auditChain: env.AUDIT_CHAIN_ID || undefined,
     allowInsecureIdps: env.ALLOW_INSECURE_IDPS ? env.ALLOW_INSECURE_IDPS === 'true' : issuer.startsWith('http://localhost'),
     trustProxy: env.TRUST_PROXY === 'true',
     production: env.NODE_ENV === 'production',
@@ -151,6 +175,10 @@ export function assertProductionSafe(config: BrokerConfig, idpKeys: Array<{ file
   if (isDevSecret(config.secret)) problems.push('BROKER_SECRET: the development secret cannot be used in production; set a random secret of 32+ characters');
   if (config.signingKeys.some(isDevKey)) problems.push('BROKER_SIGNING_KEY_FILE: a development signing key (policies/dev-keys) cannot be used in production');
   if (config.signingKeys.some((k) => typeof k.d !== 'string')) problems.push('BROKER_SIGNING_KEY_FILE: every signing key must be a private key');
+  const auditKeys = config.auditCheckpointKeys ?? [];
+  if (auditKeys.length === 0) problems.push('AUDIT_CHECKPOINT_KEYS_FILE: production needs an audit checkpoint key of its own (npm run keys -- init --file ...), kept out of the store');
+  if (auditKeys.some(isDevKey)) problems.push('AUDIT_CHECKPOINT_KEYS_FILE: the development audit checkpoint key (policies/dev-keys) cannot be used in production');
+  if (auditKeys[0] && typeof auditKeys[0].d !== 'string') problems.push('AUDIT_CHECKPOINT_KEYS_FILE: the first key must be a private key (it signs the checkpoints)');
   if (config.allowInsecureIdps) problems.push('ALLOW_INSECURE_IDPS: http identity providers cannot be allowed in production');
   // The broker speaks plain http: in production a TLS proxy is in front of it, and only its
   // X-Forwarded-For and -Proto tell the citizen's address (rate limits) and that the request

@@ -7,7 +7,7 @@ import { createMemoryStore } from './memory.js';
 import { createRedisClusterStore, createRedisSentinelStore, createRedisStore, parseHostPort, parseNodeUrl } from './redis.js';
 import { StoreError, type Store, type StoreOptions } from './types.js';
 
-export type { Store, StoreLogger, StoreOptions, StoreStats, WriteOp } from './types.js';
+export type { Store, StoreLogger, StoreOptions, StoreStats, WriteOp, WriteIfResult } from './types.js';
 export { StoreError } from './types.js';
 export { createMemoryStore } from './memory.js';
 export {

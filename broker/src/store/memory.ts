@@ -138,6 +138,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store & { s
       }
       for (const op of ops) apply(op);
     },
+    async writeIf(guard, ops, always = []) {
+      open();
+      checkKey(guard.key);
+      checkOps(ops);
+      checkOps(always);
+      const current = getString(guard.key);
+      const written = current === guard.equals;
+      const all = written ? [...ops, ...always] : always;
+      // Type clashes are checked before anything changes, as in write().
+      for (const op of all) if (op.op === 'sadd' && live(op.key)?.kind === 'string' && !all.some((o) => o.key === op.key && o.op !== 'sadd')) throw wrongType(op.key);
+      for (const op of all) apply(op);
+      return { written, current };
+    },
     async members(key) {
       open();
       checkKey(key);

@@ -10,6 +10,7 @@ import { freePort } from '../../../test/support/ports.js';
 import { startRedis, type RedisServer } from '../../../test/support/redis.js';
 import { startRedisCluster, type RedisClusterHandle } from '../../../test/support/redis-cluster.js';
 import { describeAuditTrailContract } from '../audit/audit-contract.js';
+import { AUDIT_KEYS } from '../audit/index.js';
 import { createStore } from './index.js';
 import { describeOidcAdapterContract } from './oidc-adapter-contract.js';
 import { createRedisClusterStore } from './redis.js';
@@ -126,6 +127,27 @@ describe('redis cluster store', () => {
       raw.disconnect();
       await store.close();
     }
+  });
+
+  it('writeIf: one script in the guard key\'s slot; guarded writes elsewhere refused; always-writes in other slots written alongside', async () => {
+    const store = createRedisClusterStore({ nodes: cluster.nodes, keyPrefix: `${filePrefix}writeif:` });
+    try {
+      await expect(store.writeIf({ key: 'c:{a}:head', equals: null }, [{ op: 'set', key: 'c:{b}:x', value: '1', ttlSeconds: 60 }])).rejects.toThrow(/c:\{b\}:x is not in the hash slot of c:\{a\}:head/);
+      const always = Array.from({ length: 6 }, (_, i) => ({ op: 'sadd' as const, key: `index:${i}`, member: 'm', ttlSeconds: 60 }));
+      expect(new Set(always.map((o) => keySlot(`${filePrefix}writeif:${o.key}`))).size).toBeGreaterThan(1);
+      expect(await store.writeIf({ key: 'c:{a}:head', equals: null }, [{ op: 'set', key: 'c:{a}:head', value: '1', ttlSeconds: 60 }, { op: 'set', key: 'c:{a}:e1', value: 'e', ttlSeconds: 60 }], always)).toEqual({ written: true, current: null });
+      expect(await store.writeIf({ key: 'c:{a}:head', equals: null }, [{ op: 'set', key: 'c:{a}:e1', value: 'lost', ttlSeconds: 60 }], [{ op: 'sadd', key: 'index:0', member: 'n', ttlSeconds: 60 }])).toEqual({ written: false, current: '1' });
+      expect(await store.get('c:{a}:e1')).toBe('e');
+      for (const o of always) expect((await store.members(o.key)).sort()).toEqual(o.key === 'index:0' ? ['m', 'n'] : ['m']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('audit chains of four instances lie in different hash slots: appends do not queue on one slot', () => {
+    const chains = ['broker-0', 'broker-1', 'broker-2', 'broker-3'];
+    for (const c of chains) expect(keySlot(`idb:${AUDIT_KEYS.event(c, 1)}`)).toBe(keySlot(`idb:${AUDIT_KEYS.head(c)}`));
+    expect(new Set(chains.map((c) => keySlot(`idb:${AUDIT_KEYS.head(c)}`))).size).toBe(4);
   });
 
   it('a failing slot makes write reject, naming how many slots failed', async () => {

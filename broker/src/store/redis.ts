@@ -17,7 +17,7 @@
  * slot, in parallel), and `dump` scans every master.
  */
 import { Cluster, Redis, type ChainableCommander, type ClusterNode, type RedisOptions } from 'ioredis';
-import { groupBySlot } from './slot.js';
+import { groupBySlot, keySlot } from './slot.js';
 import { checkKey, checkOps, StoreError, ttlMs, type Store, type StoreLogger, type WriteOp } from './types.js';
 
 interface CommonOptions {
@@ -49,6 +49,38 @@ export interface RedisClusterStoreOptions extends CommonOptions {
   /** Some (or all) cluster nodes, `redis://[user:password@]host:port` or `rediss://...`; the rest are discovered. */
   nodes: string[];
 }
+
+/**
+ * `writeIf` on the server: compare the guard key (KEYS[1]) with ARGV[2] (ARGV[1] '0': it must
+ * be absent), then apply each op (KEYS[i], four ARGV each: kind, when, value, ms) whose `when`
+ * is 'a' (always), or 'g' when the guard held. sadd extends the set's TTL, never shortens it.
+ */
+const WRITE_IF_LUA = `
+local current = redis.call('GET', KEYS[1])
+local ok
+if ARGV[1] == '0' then ok = (current == false) else ok = (current == ARGV[2]) end
+for i = 2, #KEYS do
+  local b = 3 + (i - 2) * 4
+  local kind, when, value, ms = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
+  if ok or when == 'a' then
+    local key = KEYS[i]
+    if kind == 's' then
+      redis.call('SET', key, value, 'PX', ms)
+    elseif kind == 'd' then
+      redis.call('DEL', key)
+    elseif kind == 'a' then
+      redis.call('SADD', key, value)
+      if redis.call('PTTL', key) < tonumber(ms) then redis.call('PEXPIRE', key, ms) end
+    elseif kind == 'e' then
+      redis.call('PEXPIRE', key, ms)
+    end
+  end
+end
+if ok then return {1, current} end
+return {0, current}
+`;
+
+type WriteIfCommand = (numKeys: number, ...args: string[]) => Promise<[number, string | null | undefined]>;
 
 type ExecResult = [error: Error | null, result: unknown][] | null;
 
@@ -200,6 +232,24 @@ function buildStore<C extends Redis | Cluster>(client: C, options: CommonOptions
   };
   client.on('error', report);
   if (cluster) client.on('node error', report);
+  // ioredis sends EVALSHA, and EVAL once when a node does not know the script yet.
+  client.defineCommand('idbWriteIf', { lua: WRITE_IF_LUA });
+  const writeIfScript = (client as unknown as { idbWriteIf: WriteIfCommand }).idbWriteIf.bind(client);
+
+  /** The script's KEYS and ARGV for one op. */
+  function scriptArgs(op: WriteOp, when: 'g' | 'a'): { key: string; args: string[] } {
+    const key = k(op.key);
+    switch (op.op) {
+      case 'set':
+        return { key, args: ['s', when, op.value, String(ttlMs(op.ttlSeconds))] };
+      case 'del':
+        return { key, args: ['d', when, '', '0'] };
+      case 'sadd':
+        return { key, args: ['a', when, op.member, String(ttlMs(op.ttlSeconds))] };
+      case 'expire':
+        return { key, args: ['e', when, '', String(ttlMs(op.ttlSeconds))] };
+    }
+  }
 
   // Client-side counts (see Store.stats): one round trip per request sent and awaited.
   const stats = { roundTrips: 0, commands: 0 };
@@ -242,6 +292,22 @@ function buildStore<C extends Redis | Cluster>(client: C, options: CommonOptions
     }
     return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
   }
+
+  async function writeOps(ops: WriteOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const groups = cluster ? groupBySlot(ops, (op) => k(op.key)) : [ops];
+    await perGroup(groups, async (group) => {
+      // One SET or DEL is atomic on its own: no MULTI/EXEC around it (two commands fewer).
+      const only = group.length === 1 ? group[0]! : undefined;
+      sent(only?.op === 'set' || only?.op === 'del' ? 1 : 2 + group.reduce((n, op) => n + commandsOf(op), 0));
+      if (only?.op === 'set') return void (await client.set(k(only.key), only.value, 'PX', ttlMs(only.ttlSeconds)));
+      if (only?.op === 'del') return void (await client.del(k(only.key)));
+      const multi = client.multi();
+      for (const op of group) queue(multi, op);
+      checkExec(await multi.exec(), 'write');
+    }, '; the other slots may have been written');
+  }
+
 
   /** Masters to scan or ping: every cluster master, or the one node. */
   async function masters(): Promise<Redis[]> {
@@ -337,18 +403,25 @@ function buildStore<C extends Redis | Cluster>(client: C, options: CommonOptions
     },
     async write(ops) {
       checkOps(ops);
-      if (ops.length === 0) return;
-      const groups = cluster ? groupBySlot(ops, (op) => k(op.key)) : [ops];
-      await perGroup(groups, async (group) => {
-        // One SET or DEL is atomic on its own: no MULTI/EXEC around it (two commands fewer).
-        const only = group.length === 1 ? group[0]! : undefined;
-        sent(only?.op === 'set' || only?.op === 'del' ? 1 : 2 + group.reduce((n, op) => n + commandsOf(op), 0));
-        if (only?.op === 'set') return void (await client.set(k(only.key), only.value, 'PX', ttlMs(only.ttlSeconds)));
-        if (only?.op === 'del') return void (await client.del(k(only.key)));
-        const multi = client.multi();
-        for (const op of group) queue(multi, op);
-        checkExec(await multi.exec(), 'write');
-      }, '; the other slots may have been written');
+      await writeOps(ops);
+    },
+    async writeIf(guard, ops, always = []) {
+      checkKey(guard.key);
+      checkOps(ops);
+      checkOps(always);
+      const guardKey = k(guard.key);
+      const slot = cluster ? keySlot(guardKey) : undefined;
+      if (slot !== undefined) {
+        const stray = ops.find((op) => keySlot(k(op.key)) !== slot);
+        if (stray) throw new StoreError(`writeIf: ${stray.key} is not in the hash slot of ${guard.key}; give them one hash tag`);
+      }
+      const inScript = slot === undefined ? always : always.filter((op) => keySlot(k(op.key)) === slot);
+      const elsewhere = slot === undefined ? [] : always.filter((op) => keySlot(k(op.key)) !== slot);
+      const parts = [...ops.map((op) => scriptArgs(op, 'g')), ...inScript.map((op) => scriptArgs(op, 'a'))];
+      sent(1);
+      const run = writeIfScript(1 + parts.length, guardKey, ...parts.map((p) => p.key), guard.equals === null ? '0' : '1', guard.equals ?? '', ...parts.flatMap((p) => p.args));
+      const [answer] = await Promise.all([run, writeOps(elsewhere)]);
+      return { written: Number(answer[0]) === 1, current: answer[1] ?? null };
     },
     async members(key) {
       const full = k(key);

@@ -171,6 +171,36 @@ export function describeStoreContract(name: string, makeHarness: () => Promise<S
       expect(counts.sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     });
 
+    it('writeIf applies its writes only when the guard holds, and its always-writes either way', async () => {
+      const ops = (v: string) => [
+        { op: 'set' as const, key: 'w:{c}:head', value: v, ttlSeconds: 60 },
+        { op: 'set' as const, key: `w:{c}:item:${v}`, value: `item ${v}`, ttlSeconds: 60 },
+        { op: 'sadd' as const, key: 'w:{c}:set', member: v, ttlSeconds: 60 },
+      ];
+      const index = (v: string) => [{ op: 'sadd' as const, key: 'w:index', member: v, ttlSeconds: 60 }];
+      // Absent guard expected absent: written.
+      expect(await store.writeIf({ key: 'w:{c}:head', equals: null }, ops('1'), index('1'))).toEqual({ written: true, current: null });
+      // A stale expectation changes nothing guarded, answers what is there.
+      expect(await store.writeIf({ key: 'w:{c}:head', equals: null }, ops('x'), index('x'))).toEqual({ written: false, current: '1' });
+      expect(await store.writeIf({ key: 'w:{c}:head', equals: '0' }, ops('y'), index('y'))).toEqual({ written: false, current: '1' });
+      expect(await store.writeIf({ key: 'w:{c}:head', equals: '1' }, ops('2'), index('2'))).toEqual({ written: true, current: '1' });
+      expect(await store.get('w:{c}:head')).toBe('2');
+      expect(await store.getMany(['w:{c}:item:1', 'w:{c}:item:2', 'w:{c}:item:x', 'w:{c}:item:y'])).toEqual(['item 1', 'item 2', null, null]);
+      expect((await store.members('w:{c}:set')).sort()).toEqual(['1', '2']);
+      expect((await store.members('w:index')).sort()).toEqual(['1', '2', 'x', 'y']);
+      // del and expire ops; no always-writes.
+      expect(await store.writeIf({ key: 'w:{c}:head', equals: '2' }, [{ op: 'del', key: 'w:{c}:item:1' }, { op: 'expire', key: 'w:{c}:item:2', ttlSeconds: 1 }])).toEqual({ written: true, current: '2' });
+      expect(await store.get('w:{c}:item:1')).toBeNull();
+      await eventually(h, async () => (await store.get('w:{c}:item:2')) === null);
+    });
+
+    it('writeIf is a compare-and-set under concurrency: one writer wins each value', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.writeIf({ key: 'cas:{k}', equals: null }, [{ op: 'set', key: 'cas:{k}', value: `w${i}`, ttlSeconds: 60 }])));
+      expect(results.filter((r) => r.written)).toHaveLength(1);
+      const winner = await store.get('cas:{k}');
+      expect(results.filter((r) => !r.written).every((r) => r.current === winner)).toBe(true);
+    });
+
     it('ping answers while the store is up', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

@@ -13,6 +13,12 @@ export type WriteOp =
   /** Set the TTL of an existing key (string or set). No effect on an absent key. */
   | { op: 'expire'; key: string; ttlSeconds: number };
 
+/** What `writeIf` answers: whether its guarded writes were applied, and what the guard key held before. */
+export interface WriteIfResult {
+  written: boolean;
+  current: string | null;
+}
+
 export interface Store {
   readonly kind: 'memory' | 'redis';
   get(key: string): Promise<string | null>;
@@ -25,6 +31,17 @@ export interface Store {
   del(...keys: string[]): Promise<void>;
   /** Several writes in ONE round trip (a Redis MULTI pipeline); all or nothing where Redis allows. */
   write(ops: WriteOp[]): Promise<void>;
+  /**
+   * Compare and write, in ONE round trip (a Lua script on Redis): when `guard.key` holds
+   * exactly `guard.equals` (null: the key is absent), apply `ops` in order, atomically, and
+   * answer `written: true`; otherwise apply none of them and answer `written: false`. Either
+   * way `current` is what the guard key held, and the `always` ops are applied too (in the
+   * same round trip: inside the script on one node; on a Cluster, those outside the guard's
+   * slot in parallel with it, one MULTI per slot).
+   * On a Cluster every key of `ops` must share the guard key's hash slot (a StoreError
+   * otherwise): give them one hash tag.
+   */
+  writeIf(guard: { key: string; equals: string | null }, ops: WriteOp[], always?: WriteOp[]): Promise<WriteIfResult>;
   members(key: string): Promise<string[]>;
   /** Atomic counter with a window (rate limits): returns the count after increment. The window starts at the first increment. */
   increment(key: string, windowSeconds: number): Promise<number>;

@@ -405,8 +405,9 @@ export function createSupport(o: SupportOptions): Support {
   async function renderCase(ctx: Koa.Context, session: StaffSession, account: StaffAccount, c: SupportCase, extra: { outcomeError?: boolean } = {}) {
     const locale = resolveLocale(ctx);
     const timeline = [...(await o.audit.list({ journey: c.journeyRef })), ...(await o.audit.list({ caseRef: c.ref }))]
-      .sort((a, b) => a.seq - b.seq)
-      .filter((e, i, all) => all.findIndex((x) => x.seq === e.seq) === i)
+      // Events come from every broker instance's chain: in time order, each once.
+      .sort((a, b) => (a.at !== b.at ? (a.at < b.at ? -1 : 1) : a.chain !== b.chain ? (a.chain < b.chain ? -1 : 1) : a.seq - b.seq))
+      .filter((e, i, all) => all.findIndex((x) => x.chain === e.chain && x.seq === e.seq) === i)
       .map((e) => ({ at: when(locale, Date.parse(e.at)), type: words(locale, 'support.event.', e.type.replace(/\./g, '_')), actor: e.actor ?? '', reason: typeof e.data?.reason === 'string' ? words(locale, 'support.reason.', e.data.reason) : '' }));
     const people = await staff.list();
     const q = ctx.query as Record<string, string | undefined>;
