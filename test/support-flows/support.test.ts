@@ -339,7 +339,7 @@ describe('support and disputes', () => {
   it('editing an audit event is detected on the auditor page', async () => {
     const auditor = await staffWithRole('auditor', 'Chain Checker');
     const prefix = fed.brokers[0]!.config.keyPrefix;
-    const key = (await raw.keys(`${prefix}audit:event:*`)).sort()[0]!;
+    const key = (await raw.keys(`${prefix}audit:*:event:*`)).sort()[0]!;
     const original = (await raw.get(key))!;
     await raw.set(key, original.replace('"journey.started"', '"journey.tampered"'), 'KEEPTTL');
     try {
