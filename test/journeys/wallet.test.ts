@@ -88,15 +88,18 @@ describe('a journey with a wallet (OpenID4VP 1.0, SD-JWT VC)', () => {
     expect(JSON.stringify(claims)).not.toMatch(/wallet|pid|x509|digital/i);
   });
 
-  it('selective disclosure: only what the journey asks for leaves the wallet', async () => {
+  it('selective disclosure: only the federation\'s standard attributes leave the wallet (the same for every service), and only what the service asked for reaches consent', async () => {
     const citizen = new Citizen(fed);
     await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'], attributes: ['given_name', 'birthdate'] });
     await presentWithWallet(citizen, { person: 'margaret' });
     expect(citizen.html).toContain('Margaret');
     expect(citizen.html).not.toContain('Okafor');
-    // The presentation carried two disclosures (and the key binding JWT), nothing else of the PID.
+    // The presentation carried the standard request's disclosures (docs/adr/0004: what a wallet is
+    // asked cannot tell it the service), nothing else of the PID (no nationalities); the broker kept
+    // only what this service asked for.
     const disclosed = wallet().lastPresentation!.split('~').slice(1, -1).map((d) => JSON.parse(Buffer.from(d, 'base64url').toString())[1]);
-    expect(disclosed.sort()).toEqual(['birthdate', 'given_name']);
+    expect(disclosed.sort()).toEqual([...fed.policies.load().broker.identity_provider_request.attributes].sort());
+    expect(disclosed).not.toContain('nationalities');
   });
 
   it.each([

@@ -127,7 +127,9 @@ describe('support and disputes', () => {
     expect(queue.html).toContain(ref);
     const casePage = await staff.page(`/support/staff/cases/${ref}`);
     expect(casePage.html).toContain(CONTACT);
-    expect(casePage.html).toContain('journey.consentRefused');
+    // The timeline in plain words, not event codes.
+    expect(casePage.html).toContain('Case opened by the person');
+    expect(casePage.html).not.toContain('journey.idpFailed');
     expect((await staff.act(ref, 'escalate', { to: 'service', whom: 'Council tax digital team, ticket 4411' })).status).toBe(303);
     expect((await lookUp(ref)).html).toContain('Passed to the organisation that can fix it');
     expect((await staff.act(ref, 'resolve', { outcome: 'advised_other_ways' })).status).toBe(303);

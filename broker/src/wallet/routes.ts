@@ -65,7 +65,10 @@ export function walletJourney(options: WalletJourneyOptions): WalletJourney {
   async function choose(journey: JourneyState, walletId: string): Promise<string> {
     const { secrets, requestJwt } = await verifier.begin(walletId, {
       requested: journey.requested.map((v) => levels.parseVector(v)),
-      attributes: journey.attributes,
+      // Like every IdP, every wallet is asked for the federation's standard set, whatever this service
+      // asked for, so the request cannot tell the wallet which service this is (docs/adr/0004). Only
+      // what the service asked for is kept from the answer (journey/returned.ts).
+      attributes: policies.broker.identity_provider_request.attributes,
     });
     const next = await journeys.applyOnly(journey, [{ type: 'idpChosen', idpId: walletId, upstream: secrets }]);
     const { ttlSeconds } = journeys.upstreamBinding(secrets.state, journey.uid, next);

@@ -1,7 +1,7 @@
 /**
  * The broker as an OpenID for Verifiable Presentations 1.0 verifier towards certified wallets:
  * which wallets may be offered, the signed presentation request (JAR by reference, client
- * identifier prefix `x509_hash`, DCQL asking for exactly the journey's attributes, a fresh nonce,
+ * identifier prefix `x509_hash`, DCQL asking for the federation's standard attributes (never a service's own list), a fresh nonce,
  * `response_mode=direct_post.jwt` with an ephemeral ECDH-ES key per request), and every check on
  * the encrypted answer. Protocol work by @openid4vc/openid4vp and dcql; JOSE by jose.
  *
