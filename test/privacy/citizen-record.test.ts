@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { startFederation, type Federation } from '../support/federation.js';
 import { Citizen } from '../support/citizen.js';
-import { getText, parseForms } from '../support/browser-client.js';
+import { BrowserClient, getText, parseForms } from '../support/browser-client.js';
 import { storeScanner, type StoreScanner } from '../support/store-scan.js';
 
 const VALUES = ['Margaret', 'Okafor', '1958-03-14', 'Station Road', 'EX1 2AB'];
@@ -109,5 +109,70 @@ describe("the citizen's own record", () => {
     await citizen.verifyWith('civic-id', 'margaret');
     await citizen.consent('approve');
     expect(citizen.current.kind).toBe('service');
+  });
+
+  async function lookUpRecord(reference: string, fields: Record<string, string> = {}, lang = '') {
+    const browser = new BrowserClient();
+    const form = await getText(await browser.fetch(`${fed.issuer}/record${lang}`));
+    return browser.submitForm(form, `${fed.issuer}/record`, { formSelector: 'record-form', fields: { reference, ...fields } });
+  }
+
+  it('with a journey reference the citizen sees what is held (timeline in plain words, what went to whom by name, when it is deleted) and downloads it as JSON; never the provider or a value', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.verifyWith('civic-id', 'margaret');
+    await citizen.consent('approve');
+    const { claims } = await citizen.collect();
+    const txn = String(claims.txn);
+    const page = await lookUpRecord(txn.toLowerCase());
+    expect(page.status).toBe(200);
+    const html = await getText(page);
+    expect(html).toContain(`What is held about ${txn}`);
+    expect(html).toContain('You agreed to share your details');
+    expect(html).toMatch(/Given name.*sent to Pay your council tax/);
+    expect(html).toContain('The record of these steps (with no personal details) is kept until');
+    for (const clue of [...VALUES, 'civic-id', 'Civic ID']) expect(html, `the record shows "${clue}"`).not.toContain(clue);
+
+    const download = await lookUpRecord(txn, { format: 'json' });
+    expect(download.headers.get('content-disposition')).toBe(`attachment; filename="record-${txn}.json"`);
+    const record = (await download.json()) as { reference: string; released: Array<{ attributes: string[] }>; timeline: Array<{ event: string }> };
+    expect(record.reference).toBe(txn);
+    expect(record.released[0]!.attributes).toEqual(['given_name', 'family_name', 'birthdate', 'address']);
+    expect(record.timeline.map((e) => e.event)).toEqual(expect.arrayContaining(['journey.started', 'journey.consentGiven', 'journey.delivered']));
+    for (const clue of [...VALUES, 'civic-id']) expect(JSON.stringify(record)).not.toContain(clue);
+  });
+
+  it('with a case reference the citizen sees the case: what it holds (not shown), when it closes and when it is deleted; in Welsh too', async () => {
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    // Her check fell short; she asked for help and opened a case from the failure page.
+    await citizen.failAtLevel('civic-id', 'margaret');
+    await citizen.press('help');
+    await citizen.press('help', { step: 'open', description: 'I am Margaret Okafor', contact: 'margaret@example.org' });
+    const ref = citizen.html.match(/Your case reference is <strong>([0-9A-Z-]+)<\/strong>/)![1]!;
+    const html = await getText(await lookUpRecord(ref));
+    expect(html).toContain(`Support case ${ref}`);
+    expect(html).toContain('Held, not shown here');
+    expect(html).toContain('Closes if nothing happens by');
+    expect(html).toContain('You asked for help and a support case was opened');
+    expect(html).toContain('Nothing about you was sent to a service.');
+    for (const clue of [...VALUES, 'margaret@example.org', 'civic-id', 'Civic ID']) expect(html).not.toContain(clue);
+    const welsh = await getText(await lookUpRecord(ref, {}, '?lang=cy'));
+    expect(welsh).toContain('lang="cy"');
+    expect(welsh).toContain(`Achos cymorth ${ref}`);
+  });
+
+  it('an unknown reference finds nothing; the lookup needs the form token and is rate-limited with hashed keys', async () => {
+    expect((await lookUpRecord('ZZZZ-ZZZZ-ZZZZ-Z')).status).toBe(404);
+    const browser = new BrowserClient();
+    const form = await getText(await browser.fetch(`${fed.issuer}/record`));
+    expect((await browser.submitForm(form, `${fed.issuer}/record`, { formSelector: 'record-form', fields: { reference: 'X', csrf: 'y'.repeat(32) } })).status).toBe(403);
+    const prefix = fed.brokers[0]!.config.keyPrefix;
+    const limits = (await scan.all(`${prefix}rl:record-`)).map((k) => k.key.slice(prefix.length));
+    expect(limits.length).toBeGreaterThan(0);
+    for (const key of limits) expect(key).toMatch(/^rl:record-(ip|ref):\{[A-Za-z0-9_-]{43}\}$/);
+    let status = 0;
+    for (let i = 0; i < 12 && status !== 429; i++) status = (await lookUpRecord(`NOPE-NOPE-NOPE-${i}`)).status;
+    expect(status).toBe(429);
   });
 });

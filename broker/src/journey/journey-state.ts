@@ -85,6 +85,8 @@ export interface Complete extends Common {
   outcome: 'matched' | 'accountCreated' | 'signedIn';
   accountRef?: string;
   grantId?: string;
+  /** The attributes released to the service, by name (audited with `delivered`: the citizen's record shows them). */
+  released?: string[];
 }
 export interface Failed extends Common {
   name: 'failed';

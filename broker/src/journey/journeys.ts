@@ -160,6 +160,8 @@ export class Journeys {
         reason: next.name === 'failed' ? next.reason : null,
         // The levels asked for, once, at the start: a case opened later names them.
         ...(previous === undefined ? requestedForAudit(next.requested) : {}),
+        // What went to the service, by attribute name (never values): the citizen's record shows it.
+        ...(event === 'delivered' && next.name === 'complete' ? releasedForAudit(next.released ?? []) : {}),
       },
     });
   }
@@ -193,4 +195,35 @@ export function requestedFromAudit(data: Record<string, unknown> | undefined): s
   const parts: string[] = [data.requested];
   for (let i = 2; typeof data[`requested_${i}`] === 'string'; i++) parts.push(data[`requested_${i}`] as string);
   return parts.flatMap((p) => p.split(/[ :]/)).filter(Boolean);
+}
+
+/**
+ * The attribute names released, as audit codes: joined by ':' in fields of at most 64 characters
+ * (`released`, `released_2`, ...); `released: ''` when none. `releasedFromAudit` reads them back.
+ */
+export function releasedForAudit(names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = { released: '' };
+  let field = 1;
+  let chunk: string[] = [];
+  const flush = () => {
+    if (chunk.length) out[field === 1 ? 'released' : `released_${field}`] = chunk.join(':');
+    field++;
+    chunk = [];
+  };
+  for (const name of names) {
+    if ([...chunk, name].join(':').length > 64) flush();
+    chunk.push(name);
+  }
+  flush();
+  return out;
+}
+
+/** The attribute names released, from a `journey.delivered` audit event's data. */
+export function releasedFromAudit(data: Record<string, unknown> | undefined): string[] {
+  if (!data) return [];
+  return Object.keys(data)
+    .filter((k) => /^released(_\d+)?$/.test(k))
+    .sort((a, b) => Number(a.split('_')[1] ?? 1) - Number(b.split('_')[1] ?? 1))
+    .flatMap((k) => String(data[k] ?? '').split(':'))
+    .filter(Boolean);
 }

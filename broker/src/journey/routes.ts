@@ -323,7 +323,7 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
           ? { match: { result: journey.outcome === 'accountCreated' ? ('created' as const) : ('matched' as const), account_ref: journey.accountRef } }
           : {}),
       };
-      const done = await journeys.applyOnly(journey, [{ type: 'delivered', grantId }]);
+      const done = await journeys.applyOnly({ ...journey, released: Object.keys(delivered.verified_claims?.claims ?? {}) }, [{ type: 'delivered', grantId }]);
       const redirectTo = await provider.interactionResult(
         ctx.req,
         ctx.res,

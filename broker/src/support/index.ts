@@ -24,6 +24,7 @@ import { BROWSER_BINDING, CEREMONY_SECONDS, newBrowserBinding, Staff, StaffError
 import { may, type Action } from './permissions.js';
 import { serviceCasesHandler } from './service-cases.js';
 import { createRateLimiter } from './rate-limit.js';
+import { citizenRecord } from './record.js';
 
 export { Cases } from './cases.js';
 export { Staff, ROLES, type Role } from './staff.js';
@@ -62,6 +63,7 @@ const STAFF_COOKIE = 'idb_staff';
 /** Ties a passkey ceremony (sign-in, enrolment) to the browser that asked for it: see BROWSER_BINDING. */
 const CEREMONY_COOKIE = 'idb_staff_ceremony';
 const CITIZEN_CSRF_COOKIE = 'idb_case_csrf';
+const RECORD_CSRF_COOKIE = 'idb_record_csrf';
 const require = createRequire(import.meta.url);
 const SCRIPTS: Record<string, () => string> = {
   // The package exports only its modules; its browser bundle sits beside them.
@@ -155,11 +157,12 @@ export function createSupport(o: SupportOptions): Support {
   });
 
   // ---- citizens: look a case up by its reference ----
-  const citizenCsrf = (ctx: Koa.Context) => {
-    let token = ctx.cookies.get(CITIZEN_CSRF_COOKIE);
+  const citizenCsrf = (ctx: Koa.Context, path: '/support/case' | '/record' = '/support/case') => {
+    const name = path === '/record' ? RECORD_CSRF_COOKIE : CITIZEN_CSRF_COOKIE;
+    let token = ctx.cookies.get(name);
     if (!token || !/^[A-Za-z0-9_-]{32}$/.test(token)) {
       token = randomBytes(24).toString('base64url');
-      ctx.cookies.set(CITIZEN_CSRF_COOKIE, token, cookie('/support/case', 'strict'));
+      ctx.cookies.set(name, token, cookie(path, 'strict'));
     }
     return token;
   };
@@ -208,6 +211,38 @@ export function createSupport(o: SupportOptions): Support {
       },
       { locale },
     );
+  });
+
+  // ---- citizens: everything held about a journey or case reference (page, or JSON download) ----
+  router.get('/record', (ctx) => {
+    o.views.render(ctx, 'record', { csrfToken: citizenCsrf(ctx, '/record') }, { locale: resolveLocale(ctx) });
+  });
+
+  router.post('/record', forms, async (ctx) => {
+    const locale = resolveLocale(ctx);
+    const body = ctx.request.body as Record<string, string | undefined>;
+    const expected = ctx.cookies.get(RECORD_CSRF_COOKIE) ?? '';
+    if (!expected || !sameToken(String(body.csrf ?? ''), expected)) throw new PublicError(403, 'bad_request', 'record lookup without CSRF token');
+    const typed = String(body.reference ?? '').slice(0, 40);
+    // Limited like the case lookup, with keyed hashes of the address and of what was typed.
+    const perIp = await limits.hit('record-ip', ctx.ip, 600);
+    const perRef = await limits.hit('record-ref', typed.toUpperCase().replace(/[^0-9A-Z]/g, ''), 3600);
+    if (perIp > (o.lookupsPerIp ?? 10) || perRef > 20) {
+      ctx.set('Retry-After', '600');
+      return o.views.render(ctx, 'error', { status: 429, errorId: 'rate-limited', title: 'too_many_requests' }, { status: 429, locale });
+    }
+    const csrfToken = citizenCsrf(ctx, '/record');
+    if (!typed.trim()) return o.views.render(ctx, 'record', { csrfToken, error: 'required' }, { status: 400, locale });
+    const record = await citizenRecord({ cases, audit: o.audit, policies: o.policies, now: o.now }, typed);
+    if (!record) return o.views.render(ctx, 'record', { csrfToken, error: 'not_found', value: typed }, { status: 404, locale });
+    if (body.format === 'json') {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'application/json';
+      ctx.attachment(`record-${record.reference}.json`);
+      ctx.body = `${JSON.stringify(record, null, 2)}\n`;
+      return;
+    }
+    o.views.render(ctx, 'record', { csrfToken, found: record }, { locale });
   });
 
   // ---- staff ----

@@ -1,5 +1,6 @@
 /** The data each page is rendered from. Values are escaped by the templates. */
 import type { ErrorReason } from '@idbroker/relying-party-sdk/protocol';
+import type { CitizenRecord } from '../support/record.js';
 
 export type FailureReasonCode = ErrorReason;
 export interface Way {
@@ -119,7 +120,9 @@ export interface PageModels {
       outcome?: string;
     };
   };
-  'support/staff-sign-in': { optionsJson: string; error?: 'not_verified'; signedOut?: boolean; enrolled?: boolean };
+  /** Everything held about a journey or case reference (the citizen's record). */
+  record: { csrfToken: string; error?: 'required' | 'not_found'; value?: string; found?: CitizenRecord };
+    'support/staff-sign-in': { optionsJson: string; error?: 'not_verified'; signedOut?: boolean; enrolled?: boolean };
   'support/staff-enrol': { name: string; role: string; optionsJson: string; formAction: string };
   'support/staff-forbidden': { action: string; signedInAs: StaffIdentity; csrfToken?: string };
   /** A staff action not done because its audit event could not be written. */

@@ -83,6 +83,23 @@ export const samples: Array<[string, PageName, PageModels[PageName]]> = [
     csrfToken: 'csrf-token-1',
     continueHref: '/auth/u',
   }],
+  ['record', 'record', { csrfToken: 'c' }],
+  ['record-not-found', 'record', { csrfToken: 'c', error: 'not_found', value: 'ZZZZ-ZZZZ-ZZZZ-Z' }],
+  ['record-found', 'record', {
+    csrfToken: 'c',
+    found: {
+      reference: 'K7QM-2XPD-9RTB-H', kind: 'case', generatedAt: '2026-12-02T10:00:00.000Z', service: 'Pay your council tax', journeyRef: 'A1B2-C3D4-E5F6-G',
+      timeline: [
+        { at: '2026-12-02T09:00:00.000Z', event: 'journey.started', explained: true },
+        { at: '2026-12-02T09:05:00.000Z', event: 'journey.delivered', explained: true },
+        { at: '2026-12-02T09:06:00.000Z', event: 'case.opened', explained: true },
+        { at: '2026-12-02T09:07:00.000Z', event: 'something.new', explained: false },
+      ],
+      released: [{ to: 'Pay your council tax', attributes: ['given_name', 'birthdate'], at: '2026-12-02T09:05:00.000Z' }],
+      supportCase: { ref: 'K7QM-2XPD-9RTB-H', status: 'open', openedAt: '2026-12-02T09:06:00.000Z', lastActivityAt: '2026-12-02T09:06:00.000Z', holdsDescription: true, holdsContact: false, staffNotes: 1, closesIfNoActivityAt: '2027-03-02T09:06:00.000Z', deletedBy: '2027-05-31T09:06:00.000Z' },
+      providerUsed: true, journeyState: 'deleted', auditKeptUntil: '2028-12-01T09:07:00.000Z',
+    },
+  }],
   ['extra', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', formAction: '/journey/u/extra', csrfToken: 'c' }],
   ['extra-required', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', error: 'required', formAction: '/journey/u/extra', csrfToken: 'c' }],
   ['extra-invalid', 'extra-attribute', { service: { name: 'Pay your council tax' }, attribute: 'ni_number', value: 'AB12', error: 'invalid_format', formAction: '/journey/u/extra', csrfToken: 'c' }],
