@@ -78,3 +78,20 @@ export async function addVirtualAuthenticator(page: Page): Promise<{ authenticat
     options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
   });
 }
+
+/** Screenshot a page state and require no axe violation on it (the browser suite's check of every page). */
+export async function checkPage(page: Page, name: string): Promise<void> {
+  await screenshot(page, name);
+  const violations = await axe(page);
+  expect(violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`), name).toEqual([]);
+}
+
+/** Run `fn` on a page of a fresh browser profile, closed afterwards whatever happens. */
+export async function withPage(browser: Browser, fn: (page: Page) => Promise<void>, options: ContextOptions = {}): Promise<void> {
+  const context = await newContext(browser, options);
+  try {
+    await fn(await context.newPage());
+  } finally {
+    await context.close();
+  }
+}

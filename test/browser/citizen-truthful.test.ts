@@ -5,11 +5,10 @@
  * broker's unknown pages are real pages. axe on every page, screenshots of every state.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { startExampleService } from '../../relying-party-sdk/examples/council-tax/app.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
-import { axe, launchChromium, newContext, screenshot } from './chromium.js';
+import type { Page } from 'playwright-core';
+import type { Federation } from '../support/federation.js';
+import { checkPage, withPage as withFreshPage } from './chromium.js';
+import { startServiceFederation, type ServiceFederation } from './service-federation.js';
 
 const WORDS = {
   en: {
@@ -36,42 +35,17 @@ const WORDS = {
 
 describe.each(['en', 'cy'] as const)('a citizen\'s true and useful pages in Chromium (%s)', (locale) => {
   const w = WORDS[locale];
+  let setup: ServiceFederation;
   let fed: Federation;
-  let service: { url: string; close(): Promise<void> };
-  let browser: Browser;
   let base: string;
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    fed = await startFederation({
-      idps: ['civic-id', 'swift-verify'],
-      matchingUrl: `${base}/matching`,
-      policyChanges: { rps: { 'example-council-tax': { redirect_uris: [`${base}/callback`] } } },
-    });
-    service = await startExampleService({ port, host: '127.0.0.1', brokerIssuer: fed.issuer, baseUrl: base });
-    browser = await launchChromium();
+    setup = await startServiceFederation({ idps: ['civic-id', 'swift-verify'] });
+    ({ fed, base } = setup);
   }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await service?.close();
-    await fed?.close();
-  });
+  afterAll(() => setup?.close());
 
-  async function check(page: Page, name: string) {
-    await screenshot(page, `truthful-${locale}-${name}`);
-    const violations = await axe(page);
-    expect(violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`), name).toEqual([]);
-  }
-
-  async function withPage(fn: (page: Page) => Promise<void>) {
-    const context = await newContext(browser);
-    const page = await context.newPage();
-    try {
-      await fn(page);
-    } finally {
-      await context.close();
-    }
-  }
+  const check = (page: Page, name: string) => checkPage(page, `truthful-${locale}-${name}`);
+  const withPage = (fn: (page: Page) => Promise<void>) => withFreshPage(setup.browser, fn);
 
   /** From the service's start page to the broker's consent page, in the chosen language. */
   async function toConsent(page: Page, username: string, idp = 'civic-id') {
