@@ -121,6 +121,7 @@ describe('(3) a production broker', () => {
       policiesDir: policies.dir,
       secret: 'a-long-random-secret-for-production-use-0123',
       signingKeys: [await key('prod-signing-1')],
+      auditCheckpointKeys: [await key('prod-audit-1')],
       metricsToken: 'a-long-random-metrics-token-0123',
       allowInsecureIdps: false,
       health: { intervalMs: 600_000, timeoutMs: 1_000 },
