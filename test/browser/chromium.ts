@@ -7,11 +7,15 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+// A page in real Chromium takes seconds on two shared cores: every file that drives Chromium gets
+// 90 s a test (and its hooks) instead of the suite's 30 s, so a busy machine does not fail it.
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 120_000 });
+
 export const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results/screenshots');
 
 export const CHROMIUM_ARGS = [
