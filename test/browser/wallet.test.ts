@@ -75,7 +75,8 @@ describe('wallet journeys in Chromium (same device)', () => {
       await check(page, 'wallet-consent');
       expect(await page.textContent('main')).toContain('14 March 1958');
       await page.click('button:has-text("Share and continue")');
-      await page.waitForURL(/\/callback\?/);
+      // The example service redirects after its callback to a stable result page (post/redirect/get).
+      await page.waitForURL(/\/result\//);
       expect(await page.textContent('main')).toContain('CT-100234');
     }));
 
