@@ -9,7 +9,7 @@ import { startExampleService } from '../../relying-party-sdk/examples/council-ta
 import { startFederation, type Federation } from '../support/federation.js';
 import { freePort } from '../support/ports.js';
 import { WALLET_ID } from '../support/wallet-driver.js';
-import { axe, launchChromium, newContext, screenshot } from './chromium.js';
+import { checkPage, launchChromium, withPage as withFreshPage } from './chromium.js';
 
 describe('wallet journeys in Chromium (same device)', () => {
   let fed: Federation;
@@ -33,11 +33,7 @@ describe('wallet journeys in Chromium (same device)', () => {
     await fed?.close();
   });
 
-  async function check(page: Page, name: string) {
-    await screenshot(page, name);
-    const violations = await axe(page);
-    expect(violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`), name).toEqual([]);
-  }
+  const check = checkPage;
 
   /** From the service's start page to the wallet stub's request page. */
   async function toWallet(page: Page, name?: string) {
@@ -54,15 +50,7 @@ describe('wallet journeys in Chromium (same device)', () => {
     if (name) await check(page, `wallet-stub-${name}`);
   }
 
-  async function withPage(run: (page: Page) => Promise<void>) {
-    const context = await newContext(browser);
-    const page = await context.newPage();
-    try {
-      await run(page);
-    } finally {
-      await context.close();
-    }
-  }
+  const withPage = (run: (page: Page) => Promise<void>) => withFreshPage(browser, run);
 
   it('Margaret shares her PID from the wallet, consents, and sees her council tax account', () =>
     withPage(async (page) => {

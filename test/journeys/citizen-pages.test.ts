@@ -9,16 +9,8 @@ import { startFederation, type Federation } from '../support/federation.js';
 import { Citizen } from '../support/citizen.js';
 import { getText } from '../support/browser-client.js';
 import { sdkMatchingEndpoint, freePort, type TestEndpoint } from '../support/matching-service.js';
+import { visibleText } from '../support/text.js';
 
-/** The words of a page a person reads (no tags, entities decoded, spaces collapsed). */
-const visibleText = (html: string) =>
-  html
-    .replace(/<(script|style)\b[\s\S]*?<\/\1>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&#39;|&rsquo;|&#8217;/g, '’')
-    .replace(/&amp;/g, '&')
-    .replace(/&quot;/g, '"')
-    .replace(/\s+/g, ' ');
 
 /** Every English sentence the policies put in front of a citizen (that is not a proper name). */
 function englishPolicyText(policies: Policies): string[] {

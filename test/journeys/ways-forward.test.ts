@@ -3,15 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectFor } from '@idbroker/idp-stub';
 import { startFederation, type Federation } from '../support/federation.js';
 import { Citizen } from '../support/citizen.js';
+import { visibleText } from '../support/text.js';
 
-/** The words of a page a person reads (no tags, entities decoded, spaces collapsed). */
-const visibleText = (html: string) =>
-  html
-    .replace(/<(script|style)\b[\s\S]*?<\/\1>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&#39;|&rsquo;|&#8217;/g, '’')
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
 const MARGARET = ['Margaret', 'Okafor', '1958-03-14', 'EX1 2AB'];
 
 describe('ways forward', () => {
