@@ -1,7 +1,8 @@
 /**
  * No side channel between provider and service (issue 12, point 1), tried as an observer would:
  * - a provider sees the same authorization request whatever the service (apart from state,
- *   nonce and PKCE): the broker asks every provider for the federation's standard attribute set;
+ *   nonce and PKCE): the broker asks every provider for the federation's standard attribute set,
+ *   with ui_locales the language the person chose (never what, or whether, the service sent);
  * - the service sees the same thing whatever the provider: its view of a journey (ID token without
  *   the per-journey claims, userinfo), the metrics a service or the public could be shown, and
  *   `vot`, capped to the strongest vector the service asked for that the achieved level meets;
@@ -109,6 +110,32 @@ describe('no side channel between provider and service', () => {
     // The attributes asked for are the federation's standard set, not either service's list.
     const claims = JSON.parse(voter.searchParams.get('claims')!) as { id_token: { verified_claims: { claims: Record<string, null> } } };
     expect(Object.keys(claims.id_token.verified_claims.claims).sort()).toEqual(fed.brokers[0]!.policies.broker.identity_provider_request.attributes.slice().sort());
+  });
+
+  it('ui_locales sent to the provider is the language the person chose, whatever the service sent (or did not send)', async () => {
+    /** Start at a service (with or without ui_locales), maybe switch language in the picker, choose Civic ID. */
+    const requestAt = async (serviceLocales: string | undefined, switchTo: 'en' | 'cy' | undefined) => {
+      const citizen = new Citizen(fed);
+      const clientId = serviceLocales === 'cy' ? VOTER : 'example-council-tax';
+      const redirectUri = clientId === VOTER ? VOTER_CALLBACK : 'http://localhost:3200/callback';
+      await citizen.start(await fed.service(clientId, redirectUri), { vtr: ['Cl.Cm.P2'], ...(serviceLocales ? { extra: { ui_locales: serviceLocales } } : {}) });
+      if (switchTo) {
+        const picker = new URL((citizen.current as { url: string }).url);
+        picker.searchParams.set('lang', switchTo);
+        await citizen.visit(picker);
+      }
+      const url = await citizen.choose('civic-id');
+      const params = new URLSearchParams(url.searchParams);
+      for (const p of ['state', 'nonce', 'code_challenge']) params.delete(p);
+      params.sort();
+      return { uiLocales: url.searchParams.get('ui_locales'), shape: `${url.origin}${url.pathname}?${params}` };
+    };
+    const english = [await requestAt(undefined, undefined), await requestAt('en', undefined), await requestAt('cy', 'en'), await requestAt(undefined, 'en')];
+    const welsh = [await requestAt(undefined, 'cy'), await requestAt('cy', undefined), await requestAt('en', 'cy')];
+    for (const r of english) expect(r).toEqual({ uiLocales: 'en', shape: english[0]!.shape });
+    for (const r of welsh) expect(r).toEqual({ uiLocales: 'cy', shape: welsh[0]!.shape });
+    // The two languages differ in ui_locales and nothing else.
+    expect(welsh[0]!.shape.replace('ui_locales=cy', 'ui_locales=en')).toBe(english[0]!.shape);
   });
 
   it('the service is given only what it asked for, and consent shows only that', async () => {

@@ -464,7 +464,8 @@ export function journeyRoutes(options: JourneyRoutesOptions): Router {
         // so that what a provider is asked cannot tell it which service this is (docs/adr/0004). Only
         // what the service asked for is kept on the way back.
         attributes: policies.broker.identity_provider_request.attributes,
-        ...(locale !== 'en' || journey.uiLocales ? { uiLocales: locale } : {}),
+        // The language the person sees now, always sent: never whether or what the service asked.
+        uiLocales: locale,
       });
       const next = await journeys.applyOnly(journey, [{ type: 'idpChosen', idpId: choice.policy.id, upstream: secrets }]);
       await journeys.save(next, [journeys.upstreamBinding(secrets.state, journey.uid, next)]);
