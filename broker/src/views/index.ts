@@ -66,12 +66,15 @@ const CONTENT_TYPES: Record<string, string> = {
 export function createViews(options: ViewsOptions = {}): Views {
   const assetPath = options.assetPath ?? '/assets';
   const strict = options.strict ?? process.env.NODE_ENV !== 'production';
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader([join(here, 'templates'), govukDist]), {
+  // Templates are compiled once and kept (no watching, no reloading: a change needs a restart),
+  // and the macro modules they import are run once (cacheImports).
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader([join(here, 'templates'), govukDist], { watch: false, noCache: false }), {
     autoescape: true,
     throwOnUndefined: false,
     trimBlocks: true,
     lstripBlocks: true,
   });
+  cacheImports(env);
   env.addFilter('safeHref', safeHref);
   env.addFilter('sentence', sentence);
 
@@ -136,6 +139,53 @@ export function createViews(options: ViewsOptions = {}): Views {
       ctx.set('Cache-Control', 'no-store');
       ctx.body = html;
     },
+  };
+}
+
+type Exported = Record<string, unknown>;
+type ExportedCallback = (err: Error | null, exported: Exported | null) => void;
+type TemplateWithExports = nunjucks.Template & { getExported(ctxOrCb: unknown, parentFrame?: unknown, cb?: unknown): void };
+const memoised = new WeakSet<object>();
+
+/**
+ * Run each imported macro module once per environment instead of on every render.
+ *
+ * `{% from "govuk/components/button/macro.njk" import govukButton %}` makes nunjucks run the
+ * imported template's top level on every render (a new Context, every macro defined again), and
+ * each govuk-frontend component does the same for its own imports on every call: about 80 such
+ * runs for one picker page, most of its render time. An import without context (`with context`
+ * is not used here) depends on nothing of the render: its Context starts empty, its macros make
+ * a fresh Frame on each call and read only their arguments, the environment's globals and
+ * filters. So its exports are the same every time and are kept after the first run. An import
+ * with context (`getExported(ctx, frame, cb)`) is run every time, as nunjucks does.
+ */
+export function cacheImports(env: nunjucks.Environment): void {
+  const getTemplate = env.getTemplate.bind(env) as (...args: unknown[]) => unknown;
+  const memo = (template: unknown) => {
+    if (!template || typeof template !== 'object' || memoised.has(template)) return template;
+    memoised.add(template);
+    const t = template as TemplateWithExports;
+    const original = t.getExported.bind(t);
+    let exported: Exported | undefined;
+    t.getExported = (ctxOrCb: unknown, parentFrame?: unknown, cb?: unknown) => {
+      if (typeof ctxOrCb !== 'function' || parentFrame !== undefined) return original(ctxOrCb, parentFrame, cb);
+      const done = ctxOrCb as ExportedCallback;
+      if (exported) return done(null, exported);
+      return original((err: Error | null, result: Exported | null) => {
+        if (!err && result) exported = result;
+        done(err, result);
+      });
+    };
+    return template;
+  };
+  (env as unknown as { getTemplate: (...args: unknown[]) => unknown }).getTemplate = (...args: unknown[]) => {
+    const i = args.findIndex((a) => typeof a === 'function');
+    if (i >= 0) {
+      const cb = args[i] as (err: unknown, template: unknown) => void;
+      args[i] = (err: unknown, template: unknown) => cb(err, memo(template));
+      return getTemplate(...args);
+    }
+    return memo(getTemplate(...args));
   };
 }
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Koa from 'koa';
 import type { Server } from 'node:http';
 import { freePort } from '../../../test/support/ports.js';
-import { ASSET_VERSION, createViews, messages, resolveLocale, type Locale } from './index.js';
+import nunjucks from 'nunjucks';
+import { ASSET_VERSION, cacheImports, createViews, messages, resolveLocale, type Locale } from './index.js';
 import { samples as pageSamples, supportSamples } from './samples.js';
 
 const samples = [...pageSamples, ...supportSamples];
@@ -179,5 +180,49 @@ describe('broker pages', () => {
     expect(page.match(/<script[^>]*>/g)).toHaveLength(2);
     expect(page).toMatch(/<script type="module" nonce="[^"]+" src="\/assets\/init.js\?v=[0-9a-f]{12}"><\/script>/);
     expect(page).not.toMatch(/\sstyle="/);
+  });
+});
+
+describe('imported macro modules (cacheImports)', () => {
+  /** An environment whose templates live in memory; `ran` counts how often a module's top level ran. */
+  function environment() {
+    const ran: Record<string, number> = {};
+    const templates: Record<string, string> = {
+      'macros.njk': '{{ tick("macros") }}{% macro hello(params) %}<b>{{ params.name | upper }}</b>{% include "inner.njk" %}{% endmacro %}',
+      'inner.njk': '{% from "attrs.njk" import attrs %}<i{{ attrs(params.attrs) }}></i>',
+      'attrs.njk': '{{ tick("attrs") }}{% macro attrs(a) %}{% for k, v in a %} {{ k }}="{{ v }}"{% endfor %}{% endmacro %}',
+      'page.njk': '{% from "macros.njk" import hello %}{{ hello({ name: who, attrs: { lang: lang } }) }}{{ hello({ name: "x", attrs: {} }) }}',
+      'page-with-context.njk': '{% from "macros.njk" import hello with context %}{{ hello({ name: who, attrs: {} }) }}',
+    };
+    const loader = { getSource: (name: string) => (templates[name] === undefined ? null : { src: templates[name]!, path: name, noCache: false }) };
+    const env = new nunjucks.Environment(loader as unknown as nunjucks.ILoader, { autoescape: true });
+    env.addGlobal('tick', (name: string) => {
+      ran[name] = (ran[name] ?? 0) + 1;
+      return '';
+    });
+    return { env, ran };
+  }
+
+  it('runs a module imported without context once, and every render still gets its own output', () => {
+    const plain = environment();
+    const cached = environment();
+    cacheImports(cached.env);
+    for (const [who, lang] of [['ada', 'en'], ['<bob>', 'cy'], ['ada', 'en']]) {
+      const expected = plain.env.render('page.njk', { who, lang });
+      expect(cached.env.render('page.njk', { who, lang })).toBe(expected);
+      expect(expected).toContain(`lang="${lang}"`);
+      expect(expected).toContain(who === 'ada' ? '<b>ADA</b>' : '<b>&lt;BOB&gt;</b>');
+    }
+    // Without the cache: once per render for macros.njk, once per macro call for attrs.njk.
+    expect(plain.ran).toEqual({ macros: 3, attrs: 6 });
+    expect(cached.ran).toEqual({ macros: 1, attrs: 1 });
+  });
+
+  it('runs a module imported with context on every render, as nunjucks does', () => {
+    const cached = environment();
+    cacheImports(cached.env);
+    expect(cached.env.render('page-with-context.njk', { who: 'ada' })).toContain('<b>ADA</b>');
+    expect(cached.env.render('page-with-context.njk', { who: 'cy' })).toContain('<b>CY</b>');
+    expect(cached.ran.macros).toBe(2);
   });
 });
