@@ -4,6 +4,9 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { adminRoute, isAdminPath } from './admin.js';
 import { isPasskeyPath, passkeyRoutes } from './passkey-registration.js';
 import { interactionPath, interactionRoutes } from './sign-in.js';
+import { resolveLocale } from './locales.js';
+import { notFoundPage } from './pages.js';
+import { html } from './http.js';
 import { serveStatic } from './static-files.js';
 import { tamperIdToken } from './tamper.js';
 import { prune, type StubRuntime } from './stub-context.js';
@@ -26,6 +29,10 @@ async function readBody(ctx: Koa.Context): Promise<string | undefined> {
 }
 
 export function stubMiddleware(stub: StubRuntime): Koa.Middleware {
+  const notFound = (ctx: Koa.Context) => {
+    const locale = resolveLocale(ctx);
+    html(ctx, notFoundPage({ idpName: stub.idpNameIn(locale), locale, path: ctx.path, resumeHref: stub.resumeUrl }), 404);
+  };
   const { options, policy, requests } = stub;
   const formActions = [...new Set(["'self'", ...options.broker.redirectUris.map((u) => new URL(u).origin)])].join(' ');
   const csp = `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action ${formActions}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'`;
@@ -79,9 +86,12 @@ export function stubMiddleware(stub: StubRuntime): Koa.Middleware {
     }
     if (isPasskeyPath(ctx.path)) {
       await passkeys(ctx);
+      if (ctx.status === 404 && ctx.body == null) notFound(ctx);
       return;
     }
     await next();
     if (ctx.path === '/token' && ctx.status === 200) await tamperIdToken(stub, ctx as unknown as KoaContextWithOIDC);
+    // Nothing answered (oidc-provider has no such route): a page, not Koa's bare "Not Found".
+    if (ctx.status === 404 && ctx.body == null) notFound(ctx);
   };
 }

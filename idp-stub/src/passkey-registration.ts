@@ -7,18 +7,21 @@ import {
 } from '@simplewebauthn/server';
 import type Koa from 'koa';
 import { form, html, sameSecret } from './http.js';
+import { resolveLocale, stringsFor } from './locales.js';
 import { messagePage, registerPasskeyPage, signInPage } from './pages.js';
 import { verifyPassword } from './passwords.js';
 import type { PasskeySession, StubContext } from './stub-context.js';
 
 const PASSKEY_COOKIE = 'idp_stub_passkeys';
+const POST_PATHS = ['/passkeys/sign-in', '/passkeys/register/options', '/passkeys/register'];
 
 export function isPasskeyPath(path: string): boolean {
   return path === '/passkeys' || path.startsWith('/passkeys/');
 }
 
 export function passkeyRoutes(stub: StubContext) {
-  const { idpName, byUsername, passkeys, passkeySessions, now, origin, rpID, attempts } = stub;
+  const { idpNameIn, byUsername, passkeys, passkeySessions, now, origin, rpID, attempts } = stub;
+  const lockMinutes = Math.ceil(attempts.limits.lockMs / 60_000);
 
   const passkeySession = (ctx: Koa.Context): PasskeySession | undefined => {
     const token = ctx.cookies.get(PASSKEY_COOKIE);
@@ -28,17 +31,21 @@ export function passkeyRoutes(stub: StubContext) {
 
   return async (ctx: Koa.Context): Promise<void> => {
     const path = ctx.path;
+    const locale = resolveLocale(ctx);
+    const t = stringsFor(locale);
+    const idpName = idpNameIn(locale);
     if (path === '/passkeys' && ctx.method === 'GET') {
       const s = passkeySession(ctx);
       if (s) {
-        html(ctx, registerPasskeyPage({ idpName, csrf: s.csrf, username: s.username, count: passkeys.get(s.username)?.length ?? 0 }));
+        html(ctx, registerPasskeyPage({ idpName, locale, csrf: s.csrf, username: s.username, count: passkeys.get(s.username)?.length ?? 0 }));
         return;
       }
       const csrf = randomBytes(16).toString('base64url');
       ctx.cookies.set('idp_stub_csrf', csrf, { httpOnly: true, sameSite: 'lax', path: '/passkeys', signed: false, overwrite: true });
-      html(ctx, signInPage({ idpName, action: '/passkeys/sign-in', csrf, heading: 'Sign in to set up a passkey' }));
+      html(ctx, signInPage({ idpName, locale, action: '/passkeys/sign-in', csrf, heading: t.signInForPasskey, langPath: '/passkeys' }));
       return;
     }
+    if (!POST_PATHS.includes(path)) return; // the stub's "page not found"
     if (ctx.method !== 'POST') {
       ctx.status = 405;
       return;
@@ -47,12 +54,12 @@ export function passkeyRoutes(stub: StubContext) {
     if (path === '/passkeys/sign-in') {
       const cookieCsrf = ctx.cookies.get('idp_stub_csrf') ?? '';
       if (!body.csrf || !cookieCsrf || !sameSecret(body.csrf, cookieCsrf)) {
-        html(ctx, messagePage(idpName, 'Sorry, there is a problem', 'The form has expired. Reload the page and try again.'), 403);
+        html(ctx, messagePage({ idpName, locale, title: t.problemTitle, message: t.formExpiredReload, link: { href: '/passkeys', text: t.signInAgainLink } }), 403);
         return;
       }
       const username = (body.username ?? '').trim().toLowerCase();
       const tooMany = () =>
-        html(ctx, messagePage(idpName, 'Too many attempts', 'You entered the wrong username or password too many times. Wait 15 minutes, then try again.'), 429);
+        html(ctx, messagePage({ idpName, locale, title: t.tooManyTitle, message: t.tooManyPasswords(lockMinutes) }), 429);
       if (username && attempts.passwords.locked(username)) {
         tooMany();
         return;
@@ -67,11 +74,12 @@ export function passkeyRoutes(stub: StubContext) {
           ctx,
           signInPage({
             idpName,
+            locale,
             action: '/passkeys/sign-in',
             csrf: cookieCsrf,
             username: body.username,
-            heading: 'Sign in to set up a passkey',
-            errors: username ? { password: 'The username or password is not right' } : { username: 'Enter your username' },
+            heading: t.signInForPasskey,
+            errors: username ? { password: t.wrongPassword } : { username: t.enterUsername },
           }),
           400,
         );
@@ -87,7 +95,7 @@ export function passkeyRoutes(stub: StubContext) {
     }
     const s = passkeySession(ctx);
     if (!s || !body.csrf || !sameSecret(body.csrf, s.csrf)) {
-      html(ctx, messagePage(idpName, 'Sign in again', 'Your passkey set-up session has ended. Go to /passkeys and sign in again.'), 403);
+      html(ctx, messagePage({ idpName, locale, title: t.signInAgainTitle, message: t.passkeySessionEnded, link: { href: '/passkeys', text: t.signInAgainLink } }), 403);
       return;
     }
     if (path === '/passkeys/register/options') {
@@ -125,12 +133,12 @@ export function passkeyRoutes(stub: StubContext) {
         list.push({ ...credential, transports: credential.transports ?? response.response?.transports });
         passkeys.set(s.username, list);
       } catch {
-        html(ctx, registerPasskeyPage({ idpName, csrf: s.csrf, username: s.username, count: passkeys.get(s.username)?.length ?? 0, error: 'The passkey could not be set up. Try again' }), 400);
+        html(ctx, registerPasskeyPage({ idpName, locale, csrf: s.csrf, username: s.username, count: passkeys.get(s.username)?.length ?? 0, error: t.passkeySetUpFailed }), 400);
         return;
       }
-      html(ctx, messagePage(idpName, 'Passkey set up', `You can now use your passkey to sign in. You have ${passkeys.get(s.username)!.length} passkey(s).`));
+      html(ctx, messagePage({ idpName, locale, title: t.passkeySetUpTitle, message: t.passkeySetUp(passkeys.get(s.username)!.length) }));
       return;
     }
-    ctx.status = 404;
+    // Unknown /passkeys/... paths fall through to the stub's "page not found".
   };
 }

@@ -4,11 +4,12 @@ import type { JWK } from 'jose';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { memoryAdapter } from './adapter.js';
 import { requestedAttributes, requestedVectors, verifiedClaims } from './assurance.js';
+import { resolveLocale, stringsFor } from './locales.js';
 import { messagePage } from './pages.js';
 import type { StubContext } from './stub-context.js';
 
 export function createProvider(stub: StubContext, signingKey: JWK): Provider {
-  const { options, levels, issuer, idpName, bySubject, facts } = stub;
+  const { options, levels, issuer, idpNameIn, bySubject, facts, resumeUrl } = stub;
 
   const basePolicy = interactionPolicy.base();
   const loginPrompt = basePolicy.get('login')!;
@@ -97,12 +98,16 @@ export function createProvider(stub: StubContext, signingKey: JWK): Provider {
       };
     },
     async renderError(ctx, out) {
+      const locale = resolveLocale(ctx as never);
+      const t = stringsFor(locale);
       ctx.type = 'html';
-      ctx.body = messagePage(
-        idpName,
-        'Sorry, there is a problem',
-        `The request could not be handled: ${String(out.error)}${out.error_description ? ` (${String(out.error_description)})` : ''}.`,
-      );
+      ctx.body = messagePage({
+        idpName: idpNameIn(locale),
+        locale,
+        title: t.problemTitle,
+        message: t.requestProblem(`${String(out.error)}${out.error_description ? ` (${String(out.error_description)})` : ''}`),
+        link: { href: resumeUrl, text: t.backToJourney },
+      });
     },
   };
 

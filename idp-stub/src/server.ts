@@ -1,6 +1,7 @@
 /** startIdpStub: assemble the context, the OpenID Provider and the routes, and listen. */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { providerText } from '@idbroker/policies';
 import type { WebAuthnCredential } from '@simplewebauthn/server';
 import { exportJWK, generateKeyPair } from 'jose';
 import { attemptsFor } from './attempts.js';
@@ -44,6 +45,8 @@ export async function startIdpStub(options: IdpStubOptions): Promise<IdpStub> {
     origin: issuerUrl.origin,
     rpID: issuerUrl.hostname,
     idpName: policy.display_name,
+    idpNameIn: (locale) => providerText(policy, locale).name,
+    resumeUrl: new URL('/journey/resume', options.broker.redirectUris[0]!).href,
     bySubject: new Map(identities.map((i) => [subjectFor(policy.id, i.username), i])),
     byUsername: new Map(identities.map((i) => [i.username, i])),
     switches: { ...switchesFromEnv(), ...options.switches },

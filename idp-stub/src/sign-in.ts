@@ -7,6 +7,7 @@ import type Provider from 'oidc-provider';
 import { achievedVector, authenticationNeeded, requestedVectors, targetVector, type Authentication } from './assurance.js';
 import { form, html, sameSecret } from './http.js';
 import { subjectFor, type DemoIdentity } from './identities.js';
+import { fromUiLocales, rememberLocale, resolveLocale, stringsFor, type Locale } from './locales.js';
 import { messagePage, secondStepPage, signInPage } from './pages.js';
 import { verifyPassword } from './passwords.js';
 import type { InteractionState, LoginFacts, StubRuntime } from './stub-context.js';
@@ -14,15 +15,15 @@ import { behaviourFor, tokenFailModes } from './switches.js';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-/** The paths this module answers: /interaction/<uid>[/login|/code|/passkey|/passkey/options]. */
-export const interactionPath = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|code|passkey|passkey\/options))?$/;
+/** The paths this module answers: /interaction/<uid>[/login|/code|/passkey|/passkey/options|/cancel]. */
+export const interactionPath = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|code|passkey|passkey\/options|cancel))?$/;
 
 function phoneEnding(phone: string): string {
   return phone.replace(/\D/g, '').slice(-3);
 }
 
 export function interactionRoutes(stub: StubRuntime) {
-  const { provider, policy, levels, idpName, byUsername, interactions, passkeys, facts, now, options, origin, rpID, attempts } = stub;
+  const { provider, policy, levels, idpNameIn, byUsername, interactions, passkeys, facts, now, options, origin, rpID, attempts, resumeUrl } = stub;
   const lockMinutes = Math.ceil(attempts.limits.lockMs / 60_000);
 
   const stateFor = (uid: string): InteractionState => {
@@ -68,10 +69,20 @@ export function interactionRoutes(stub: StubRuntime) {
     });
   };
 
-  const tooManyPasswords = () =>
-    messagePage(idpName, 'Too many attempts', `You entered the wrong username or password too many times. Wait ${lockMinutes} minutes, then go back to the service you came from and try again.`);
-  const tooManyCodes = () =>
-    messagePage(idpName, 'Too many wrong security codes', `You entered the wrong security code too many times. Wait ${lockMinutes} minutes, then go back to the service you came from and try again, or use a passkey.`);
+  // Every dead end leads back to the broker's journey (/journey/resume), which knows where the person was.
+  const toJourney = (locale: Locale) => ({ href: resumeUrl, text: stringsFor(locale).backToJourney });
+  const tooManyPasswords = (locale: Locale) => {
+    const t = stringsFor(locale);
+    return messagePage({ idpName: idpNameIn(locale), locale, title: t.tooManyTitle, message: t.tooManyPasswords(lockMinutes), link: toJourney(locale) });
+  };
+  const tooManyCodes = (locale: Locale) => {
+    const t = stringsFor(locale);
+    return messagePage({ idpName: idpNameIn(locale), locale, title: t.tooManyCodesTitle, message: t.tooManyCodes(lockMinutes), link: toJourney(locale) });
+  };
+  const sessionEnded = (locale: Locale) => {
+    const t = stringsFor(locale);
+    return messagePage({ idpName: idpNameIn(locale), locale, title: t.sessionEndedTitle, message: t.sessionEnded, link: toJourney(locale) });
+  };
 
   const failIfSwitched = async (ctx: Koa.Context, identity: DemoIdentity): Promise<boolean> => {
     const behaviour = behaviourFor(stub.switches, identity.username);
@@ -90,21 +101,23 @@ export function interactionRoutes(stub: StubRuntime) {
     return false;
   };
 
-  const renderSecondStep = (ctx: Koa.Context, uid: string, s: InteractionState, needs: Authentication, errs?: { code?: string; passkey?: string }, status = 200) => {
+  const renderSecondStep = (ctx: Koa.Context, locale: Locale, uid: string, s: InteractionState, needs: Authentication, errs?: { code?: string; passkey?: string }, status = 200) => {
     const identity = byUsername.get(s.username!)!;
     const codesLocked = attempts.codes.locked(identity.username);
     const allowCode = needs === 'Cl.Cm' && !codesLocked;
     const hasPasskey = (passkeys.get(identity.username) ?? []).length > 0;
     if (needs === 'Cl.Cm' && codesLocked && !hasPasskey) {
-      html(ctx, tooManyCodes(), 429);
+      html(ctx, tooManyCodes(locale), 429);
       return;
     }
     if (allowCode && (!s.otp || s.otp.used)) s.otp = { code: String(randomInt(0, 1_000_000)).padStart(6, '0'), used: false, attempts: 0 };
     html(
       ctx,
       secondStepPage({
-        idpName,
+        idpName: idpNameIn(locale),
+        locale,
         uid,
+        cancelHref: `/interaction/${uid}/cancel`,
         csrf: s.csrf,
         allowCode,
         code: s.otp?.code,
@@ -121,14 +134,21 @@ export function interactionRoutes(stub: StubRuntime) {
     try {
       details = await provider.interactionDetails(ctx.req, ctx.res);
     } catch {
-      html(ctx, messagePage(idpName, 'Your session has ended', 'Go back to the service you came from and start again.'), 400);
+      // Finished (Back after it ended) or expired: say so, and lead back to the broker's journey.
+      html(ctx, sessionEnded(resolveLocale(ctx)), 400);
       return;
     }
     if (details.uid !== uid) {
-      html(ctx, messagePage(idpName, 'Your session has ended', 'Go back to the service you came from and start again.'), 400);
+      html(ctx, sessionEnded(resolveLocale(ctx)), 400);
       return;
     }
     const s = stateFor(uid);
+    // The toggle (?lang), else this sign-in's earlier choice, else the language the broker asked for.
+    const locale = resolveLocale(ctx, s.locale ?? fromUiLocales((details.params as { ui_locales?: unknown }).ui_locales));
+    if (ctx.query.lang === locale) s.locale = locale;
+    rememberLocale(ctx, locale);
+    const t = stringsFor(locale);
+    const idpName = idpNameIn(locale);
     const prompt = details.prompt.name;
 
     if (prompt === 'consent') {
@@ -152,9 +172,18 @@ export function interactionRoutes(stub: StubRuntime) {
 
     const needs = authenticationNeeded(levels, policy, target(details));
     const method = ctx.method;
+    const signInFor = (extra: { username?: string; errors?: { username?: string; password?: string } } = {}) =>
+      signInPage({ idpName, locale, action: `/interaction/${uid}/login`, csrf: s.csrf, langPath: `/interaction/${uid}`, cancelHref: `/interaction/${uid}/cancel`, ...extra });
     if (action === '' && method === 'GET') {
-      if (s.username) renderSecondStep(ctx, uid, s, needs);
-      else html(ctx, signInPage({ idpName, action: `/interaction/${uid}/login`, csrf: s.csrf }));
+      if (s.username) renderSecondStep(ctx, locale, uid, s, needs);
+      else html(ctx, signInFor());
+      return;
+    }
+    if (action === 'cancel' && method === 'GET') {
+      // "Choose another identity provider": this sign-in ends as access_denied at the broker, which
+      // shows its list of providers again. The stub learns nothing about the service either way.
+      interactions.delete(uid);
+      await finish(ctx, { error: 'access_denied', error_description: 'the person chose to go back to the choice of provider' });
       return;
     }
     if (method !== 'POST') {
@@ -163,7 +192,7 @@ export function interactionRoutes(stub: StubRuntime) {
     }
     const body = form(ctx);
     if (!body.csrf || !sameSecret(body.csrf, s.csrf)) {
-      html(ctx, messagePage(idpName, 'Sorry, there is a problem', 'The form has expired. Go back to the service you came from and start again.'), 403);
+      html(ctx, messagePage({ idpName, locale, title: t.problemTitle, message: t.formExpired, link: toJourney(locale) }), 403);
       return;
     }
 
@@ -171,24 +200,24 @@ export function interactionRoutes(stub: StubRuntime) {
       const username = (body.username ?? '').trim().toLowerCase();
       const password = body.password ?? '';
       const errs: { username?: string; password?: string } = {};
-      if (!username) errs.username = 'Enter your username';
-      if (!password) errs.password = 'Enter your password';
+      if (!username) errs.username = t.enterUsername;
+      if (!password) errs.password = t.enterPassword;
       if (s.passwordFailures >= attempts.limits.passwordsPerInteraction || (username && attempts.passwords.locked(username))) {
-        html(ctx, tooManyPasswords(), 429);
+        html(ctx, tooManyPasswords(locale), 429);
         return;
       }
       const identity = username ? byUsername.get(username) : undefined;
       if (!errs.username && !errs.password && (!identity || !verifyPassword(password, identity.password_hash))) {
-        errs.password = 'The username or password is not right';
+        errs.password = t.wrongPassword;
         s.passwordFailures += 1;
         const accountLocked = attempts.passwords.fail(username);
         if (accountLocked || s.passwordFailures >= attempts.limits.passwordsPerInteraction) {
-          html(ctx, tooManyPasswords(), 429);
+          html(ctx, tooManyPasswords(locale), 429);
           return;
         }
       }
       if (errs.username || errs.password || !identity) {
-        html(ctx, signInPage({ idpName, action: `/interaction/${uid}/login`, csrf: s.csrf, username: body.username, errors: errs }), 400);
+        html(ctx, signInFor({ ...(body.username !== undefined ? { username: body.username } : {}), errors: errs }), 400);
         return;
       }
       attempts.passwords.succeed(username);
@@ -214,11 +243,11 @@ export function interactionRoutes(stub: StubRuntime) {
     if (action === 'code') {
       if (attempts.codes.locked(identity.username)) {
         if (s.otp) s.otp.used = true;
-        html(ctx, tooManyCodes(), 429);
+        html(ctx, tooManyCodes(locale), 429);
         return;
       }
       if (needs !== 'Cl.Cm' || !s.otp || s.otp.used) {
-        renderSecondStep(ctx, uid, s, needs, { code: 'Request a new code' }, 400);
+        renderSecondStep(ctx, locale, uid, s, needs, { code: t.requestNewCode }, 400);
         return;
       }
       const code = (body.code ?? '').replace(/\s/g, '');
@@ -227,10 +256,10 @@ export function interactionRoutes(stub: StubRuntime) {
         if (attempts.codes.fail(identity.username)) {
           // The code stops working, and no new one is made until the lock ends.
           s.otp.used = true;
-          html(ctx, tooManyCodes(), 429);
+          html(ctx, tooManyCodes(locale), 429);
           return;
         }
-        renderSecondStep(ctx, uid, s, needs, { code: /^\d{6}$/.test(code) ? 'The security code is not right' : 'Enter the 6-digit security code' }, 400);
+        renderSecondStep(ctx, locale, uid, s, needs, { code: /^\d{6}$/.test(code) ? t.codeWrong : t.codeFormat }, 400);
         return;
       }
       attempts.codes.succeed(identity.username);
@@ -276,7 +305,7 @@ export function interactionRoutes(stub: StubRuntime) {
         verified = false;
       }
       if (!verified) {
-        renderSecondStep(ctx, uid, s, needs, { passkey: 'Your passkey could not be used. Try again, or use another way' }, 400);
+        renderSecondStep(ctx, locale, uid, s, needs, { passkey: t.passkeyFailed }, 400);
         return;
       }
       await finishLogin(ctx, uid, details, identity, 'Cl.Cm.Cp');

@@ -6,6 +6,7 @@ import type Provider from 'oidc-provider';
 import type { AttemptLimits, Attempts } from './attempts.js';
 import type { DemoIdentity } from './identities.js';
 import type { FailMode, Switches } from './switches.js';
+import type { Locale } from './locales.js';
 
 export interface IdpStubOptions {
   policy: IdentityProviderPolicy;
@@ -64,6 +65,8 @@ export interface InteractionState {
   passwordFailures: number;
   challenge?: string;
   createdAt: number;
+  /** The language this sign-in was switched to with the stub's own toggle (else its ui_locales). */
+  locale?: Locale;
 }
 
 export interface PasskeySession {
@@ -84,6 +87,13 @@ export interface StubContext {
   readonly origin: string;
   readonly rpID: string;
   readonly idpName: string;
+  /** The provider's name in a language (its policy's Welsh name where it has one). */
+  readonly idpNameIn: (locale: Locale) => string;
+  /**
+   * The broker's "carry on with your journey" page (its /journey/resume, on the origin of its
+   * redirect URI): where a dead end at the stub leads. It names no service.
+   */
+  readonly resumeUrl: string;
   readonly bySubject: ReadonlyMap<string, DemoIdentity>;
   readonly byUsername: ReadonlyMap<string, DemoIdentity>;
   /** The current switches (replaced whole when changed). */
