@@ -164,6 +164,18 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
+/**
+ * read/write system calls a process made so far (syscr + syscw of /proc/<pid>/io: read, write,
+ * writev and the like, socket traffic included). Unlike CPU time, this count does not grow with the
+ * machine's load: each Redis round trip and each HTTP exchange costs the process at least one
+ * write and one read, and on this machine a loopback write is 50-200 us of CPU.
+ */
+function syscalls(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const num = (key: string) => Number(new RegExp(`^${key}: (\\d+)`, 'm').exec(io)?.[1] ?? NaN);
+  return num('syscr') + num('syscw');
+}
+
 /** Resident memory of a process in bytes, from /proc/<pid>/status. */
 function rssBytes(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -398,6 +410,8 @@ interface Phase {
   latencies: number[];
   /** CPU ms per successful journey, by process. */
   cpu: { broker: number; bare: number; stub: number; matching: number; driver: number; redis: number };
+  /** read/write system calls per successful journey: the broker's, the bare provider's. */
+  syscalls: { broker: number; bare: number };
   redisCommands: number;
   redisRoundTrips: number;
   redisBytes: number;
@@ -422,9 +436,11 @@ async function measure(flow: Flow, round: number | 'held', concurrency: number, 
   const beforeStore = await storeStats();
   const beforeRedis = await redisSnapshot(r);
   const before = cpuNow();
+  const sys0 = { broker: syscalls(pids.broker), bare: syscalls(pids.bare) };
   const beforeDriver = process.cpuUsage();
   const load = await runLoad(() => flow.once(), concurrency, journeys);
   const after = cpuNow();
+  const sys1 = { broker: syscalls(pids.broker), bare: syscalls(pids.bare) };
   const driver = process.cpuUsage(beforeDriver);
   const afterRedis = await redisSnapshot(r);
   const afterStore = await storeStats();
@@ -449,6 +465,7 @@ async function measure(flow: Flow, round: number | 'held', concurrency: number, 
       redis: per(after.redis - before.redis),
       driver: per((driver.user + driver.system) / 1000),
     },
+    syscalls: { broker: per(sys1.broker - sys0.broker), bare: per(sys1.bare - sys0.bare) },
     redisCommands: per(afterRedis.commands - beforeRedis.commands),
     redisRoundTrips: per(afterStore.roundTrips - beforeStore.roundTrips),
     redisBytes: per(afterRedis.bytes - beforeRedis.bytes),
@@ -490,6 +507,8 @@ function summarise(phases: Phase[], flow: FlowName, concurrency: number, round: 
     baselineCpuMsPerFlow: round1(median(baselineCpu), 2),
     ratio: round1(median(ratios), 3),
     spread: { brokerCpuMsPerJourney: spread(brokerCpu), baselineCpuMsPerFlow: spread(baselineCpu), ratio: ratios.map((x) => round1(x, 3)) },
+    brokerSyscallsPerJourney: round1(median(brokered.map((p) => p.syscalls.broker))),
+    baselineSyscallsPerFlow: round1(median(baseline.map((p) => p.syscalls.bare))),
     redisCommandsPerJourney: round1(weighted((p) => p.redisCommands)),
     redisRoundTripsPerJourney: round1(weighted((p) => p.redisRoundTrips)),
     redisBytesPerJourney: Math.round(weighted((p) => p.redisBytes)),
@@ -592,7 +611,7 @@ async function main() {
   const report = (p: Phase) =>
     console.log(
       `  round ${p.round} ${p.flow.padEnd(8)} c=${String(p.concurrency).padEnd(2)} ${p.journeys} ok, ${p.errors} errors${p.notRun ? ` (${p.notRun} not run: phase time limit)` : ''}, ${(p.journeys / p.seconds).toFixed(1)}/s, ` +
-        `${(p.flow === 'brokered' ? p.cpu.broker : p.cpu.bare).toFixed(1)} ms CPU/journey (${p.flow === 'brokered' ? 'broker' : 'bare provider'}), load ${p.loadAverage.toFixed(1)}` +
+        `${(p.flow === 'brokered' ? p.cpu.broker : p.cpu.bare).toFixed(1)} ms CPU/journey (${p.flow === 'brokered' ? 'broker' : 'bare provider'}), ${(p.flow === 'brokered' ? p.syscalls.broker : p.syscalls.bare).toFixed(0)} syscalls/journey, load ${p.loadAverage.toFixed(1)}` +
         (p.errorSamples.length ? `  (${p.errorSamples.join(' | ')})` : ''),
     );
   for (let round = 1; round <= rounds; round++) {
@@ -683,7 +702,7 @@ async function main() {
 
 function printTable(results: Result[], memory: { heldJourneys: number; redisBytesPerHeldJourney: number; redisKeysPerHeldJourney: number | null; brokerRssDeltaMB: number | null; errors: number; notRun: number }, targets: Record<string, { target: number; measured: number | null }>) {
   const f = (n: number | null | undefined, d = 0) => (n !== null && n !== undefined && Number.isFinite(n) ? n.toFixed(d) : '-');
-  const head = ['flow', 'conc', 'ok', 'err', 'j/s', 'p50 ms', 'p99 ms', 'broker CPU ms/j (min-max)', 'bare CPU ms/flow (min-max)', 'ratio', 'stub', 'match', 'driver', 'redis cmd/j', 'redis rt/j', 'redis B/j', 'broker RSS MB'];
+  const head = ['flow', 'conc', 'ok', 'err', 'j/s', 'p50 ms', 'p99 ms', 'broker CPU ms/j (min-max)', 'bare CPU ms/flow (min-max)', 'ratio', 'syscalls/j', 'stub', 'match', 'driver', 'redis cmd/j', 'redis rt/j', 'redis B/j', 'broker RSS MB'];
   const rows = results.map((x) => {
     const own = x.flow === 'brokered';
     const b = x.spread.brokerCpuMsPerJourney;
@@ -699,6 +718,7 @@ function printTable(results: Result[], memory: { heldJourneys: number; redisByte
       own ? `${f(x.brokerCpuMsPerJourney, 1)} (${f(b.min, 1)}-${f(b.max, 1)})` : '',
       own ? '' : `${f(x.baselineCpuMsPerFlow, 1)} (${f(s.min, 1)}-${f(s.max, 1)})`,
       own ? f(x.ratio, 2) : '',
+      f(own ? x.brokerSyscallsPerJourney : x.baselineSyscallsPerFlow, 0),
       own ? f(x.cpuMsPerJourneyByProcess.idpStub, 1) : '',
       own ? f(x.cpuMsPerJourneyByProcess.matching, 1) : '',
       f(x.cpuMsPerJourneyByProcess.loadGenerator, 1),
@@ -711,7 +731,7 @@ function printTable(results: Result[], memory: { heldJourneys: number; redisByte
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(`\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.map(line).join('\n')}`);
-  console.log('ratio = broker CPU per brokered journey / bare provider CPU per baseline flow (median of the rounds). stub, match, driver: CPU ms per journey of the IdP stub (its scrypt included), the matching process, the load generator.');
+  console.log('ratio = broker CPU per brokered journey / bare provider CPU per baseline flow (median of the rounds). syscalls/j: read/write system calls per journey of the broker (brokered) or the bare provider (baseline). stub, match, driver: CPU ms per journey of the IdP stub (its scrypt included), the matching process, the load generator.');
   for (const [name, t] of Object.entries(targets)) console.log(`target ${name}: ${f(t.measured, 2)} (target <= ${t.target}) ${t.measured !== null && t.measured <= t.target ? 'met' : 'NOT met'}`);
   console.log(`Held at the picker: ${memory.heldJourneys} journeys (${memory.errors} errors, ${memory.notRun} not run), ${f(memory.redisBytesPerHeldJourney)} bytes and ${f(memory.redisKeysPerHeldJourney, 1)} keys of Redis each; broker RSS ${f(memory.brokerRssDeltaMB, 1)} MB more`);
 }

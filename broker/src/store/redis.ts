@@ -126,6 +126,7 @@ export function parseNodeUrl(text: string): { host: string; port: number; userna
 
 function connectionOptions(options: CommonOptions) {
   return {
+    enableAutoPipelining: true,
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 2,
     commandTimeout: options.commandTimeoutMs ?? 5_000,
     connectTimeout: 5_000,
