@@ -17,7 +17,8 @@ import { localFederationLayout, localFederationPolicies, resolveLocalhostNames }
 resolveLocalhostNames();
 
 const env = process.env;
-const loaded = loadPolicies(env.POLICIES_DIR ?? defaultPoliciesDir);
+const policiesDir = env.POLICIES_DIR ?? defaultPoliciesDir;
+const loaded = loadPolicies(policiesDir);
 // The policies follow the ports chosen (BROKER_PORT, SERVICE_PORT, CIVIC_ID_PORT, ...): the
 // IdPs' issuers and the example service's redirect URI and matching URL.
 const layout = localFederationLayout(loaded, env);
@@ -56,7 +57,12 @@ for (const policy of policies.walletProviders) {
 }
 
 const config = configFromEnv({ ...env, BROKER_ISSUER: issuer, PORT: String(brokerPort) });
-const broker = await createBroker({ ...config, idpIssuerOverrides: overrides, host: env.HOST ?? '127.0.0.1' }, { policies });
+// The broker follows changes to the policy folder (npm run onboard), moved to these ports like the first load.
+const broker = await createBroker(
+  { ...config, idpIssuerOverrides: overrides, host: env.HOST ?? '127.0.0.1' },
+  { policies, loadPolicies: () => localFederationPolicies(loadPolicies(policiesDir), layout) },
+);
+process.on('SIGHUP', () => void broker.policy.reload('SIGHUP'));
 await broker.listen(brokerPort);
 
 const service = await startExampleService({ port: servicePort, host: '127.0.0.1', baseUrl: layout.serviceOrigin, brokerIssuer: issuer, allowInsecureRequests: true });

@@ -11,6 +11,7 @@ import type Provider from 'oidc-provider';
 import type { JWK } from 'jose';
 import { loadPolicies, type Policies } from '@idbroker/policies';
 import { assertProductionSafe, devAuditCheckpointKeyFile, readKeyFile, type BrokerConfig } from './config/config.js';
+import { createPolicyHolder, type PolicyHolder } from './config/policy-holder.js';
 import { createStore, type Store } from './store/index.js';
 import { createOidcAdapter, OidcRecords } from './store/oidc-adapter.js';
 import { createSealer, deriveKey } from './crypto/seal.js';
@@ -37,8 +38,13 @@ export interface BrokerDependencies {
   now?: () => number;
   /** Where logs go (tests capture them to prove no personal data is logged). Default stdout. */
   logDestination?: DestinationStream;
-  /** Policies already loaded (tests). Default: loaded from config.policiesDir. */
+  /** Policies already loaded. Default: loaded from config.policiesDir. Fixed unless `loadPolicies` is given too. */
   policies?: Policies;
+  /**
+   * How to load the policies again when they change (e.g. `npm start` moves them to its ports).
+   * Default: loadPolicies(config.policiesDir), unless fixed `policies` were given.
+   */
+  loadPolicies?: () => Policies;
 }
 
 export interface Broker {
@@ -48,7 +54,10 @@ export interface Broker {
   readonly store: Store;
   readonly audit: AuditTrail;
   readonly upstream: IdentityProviders;
+  /** The policy in force (follows every accepted change: see `policy`). */
   readonly policies: Policies;
+  /** The holder of the policy in force: reload (SIGHUP), version. */
+  readonly policy: PolicyHolder;
   readonly logger: Logger;
   readonly views: Views;
   readonly metrics: Metrics;
@@ -72,19 +81,25 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     },
     deps.logDestination,
   );
-  const policies = deps.policies ?? loadPolicies(config.policiesDir);
-  assertProductionSafe(
-    config,
-    policies.identityProviders.map((idp) => {
-      let jwk: Record<string, unknown> = {};
-      try {
-        jwk = JSON.parse(policies.readSecret(idp.broker_client.private_key)) as Record<string, unknown>;
-      } catch {
-        // Unreadable keys are reported by the policy loader.
-      }
-      return { file: `identity-providers/${idp.id}.yaml`, jwk, id: idp.id, issuer: idp.issuer };
-    }),
-  );
+  const load = deps.loadPolicies ?? (deps.policies ? undefined : () => loadPolicies(config.policiesDir));
+  const productionSafe = (p: Policies) =>
+    assertProductionSafe(
+      config,
+      p.identityProviders.map((idp) => {
+        let jwk: Record<string, unknown> = {};
+        try {
+          jwk = JSON.parse(p.readSecret(idp.broker_client.private_key)) as Record<string, unknown>;
+        } catch {
+          // Unreadable keys are reported by the policy loader.
+        }
+        return { file: `identity-providers/${idp.id}.yaml`, jwk, id: idp.id, issuer: idp.issuer };
+      }),
+    );
+  const initialPolicies = deps.policies ?? load!();
+  productionSafe(initialPolicies);
+  // One holder of the policy in force; every part below reads it through `policies` (a live view).
+  const policy = createPolicyHolder({ initial: initialPolicies, ...(load ? { load } : {}), check: productionSafe, logger });
+  const policies = policy.policies;
   for (const w of policies.warnings) logger.warn({ file: w.file, field: w.field }, w.message);
 
   const store = createStore({
@@ -389,6 +404,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
 
   let server: Server | undefined;
   upstream.start();
+  if (config.watchPolicies) policy.watch();
 
   return {
     config,
@@ -398,6 +414,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     audit,
     upstream,
     policies,
+    policy,
     logger,
     views,
     metrics,
@@ -413,6 +430,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
       return `http://${config.host}:${actual}`;
     },
     async close() {
+      policy.close();
       clearInterval(certTimer);
       stopPurge();
       await upstream.close();

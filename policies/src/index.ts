@@ -5,6 +5,8 @@ export { Levels, LevelError } from './levels.js';
 export type { Vector } from './levels.js';
 export { attributeNameSchema, extraAttributeSchema } from './schema.js';
 export { readPemCertificates } from './loader.js';
+export { addService, addProvider, changeProvider, OnboardError } from './onboard.js';
+export type { OnboardResult, OnboardOptions, ServiceChanges, ProviderAction } from './onboard.js';
 export { providerText, serviceText, levelName } from './localised.js';
 export type { PolicyLocale, ProviderText, ServiceText } from './localised.js';
 export type {

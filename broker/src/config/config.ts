@@ -30,6 +30,11 @@ export const configSchema = z.object({
   /** The trust framework folder. */
   policiesDir: z.string().default(defaultPoliciesDir),
   /**
+   * Watch the policy folder and apply valid changes without a restart (POLICIES_WATCH=false: only
+   * on SIGHUP). A change that does not validate is refused, named in the log; the old policy stays.
+   */
+  watchPolicies: z.boolean().default(true),
+  /**
    * The broker's root secret (at least 32 characters): keys for cookies, journey encryption
    * and pairwise subjects are derived from it. Every instance of one broker must share it.
    */
@@ -136,6 +141,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     ...(store.redisSentinel ? { redisSentinel: { sentinels: store.redisSentinel.sentinels, name: store.redisSentinel.name } } : {}),
     keyPrefix: store.keyPrefix,
     policiesDir: env.POLICIES_DIR,
+    watchPolicies: env.POLICIES_WATCH ? env.POLICIES_WATCH !== 'false' : undefined,
     secret: env.BROKER_SECRET,
     signingKeys,
     auditCheckpointKeys,

@@ -4,7 +4,7 @@
  * single sign-on at the broker): every authorization goes through a journey.
  */
 import { createHash } from 'node:crypto';
-import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Adapter, type AdapterConstructor, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { attributeNameSchema, type Policies, type RelyingPartyPolicy } from '@idbroker/policies';
 import { assertPermitted, claimsParameterAttributes, requestedVectors, RequestRefused, SCOPE_ATTRIBUTES, scopeAttributes } from './requested.js';
 import { pairwiseSubject } from './pairwise.js';
@@ -26,7 +26,7 @@ export interface ProviderOptions {
   signingKeys: Record<string, unknown>[];
   cookieKeys: string[];
   pairwiseKey: Uint8Array;
-  adapter: NonNullable<Configuration['adapter']>;
+  adapter: AdapterConstructor;
   journeyTtlSeconds: number;
   /** Fetch (and remove) what the citizen consented to release for this grant. */
   takeDelivery(grantId: string): Promise<DeliveredClaims | undefined>;
@@ -83,6 +83,55 @@ export function clientMetadata(policies: Policies, rp: RelyingPartyPolicy): Reco
   }
   if (rp.client_secret) base.client_secret = policies.readSecret(rp.client_secret).trim();
   return base;
+}
+
+/**
+ * oidc-provider's storage, with its `Client` model answered from the policy in force: a client is
+ * the metadata of the service's policy as it is now (oidc-provider caches a client by the hash of
+ * its metadata, so a changed policy is a new client, and a removed one is unknown). Nothing else
+ * about clients is stored (dynamic registration is off).
+ */
+export function clientsFromPolicy(Base: AdapterConstructor, policies: Policies): AdapterConstructor {
+  const made = new WeakMap<RelyingPartyPolicy, Record<string, unknown>>();
+  const metadataOf = (clientId: string) => {
+    const rp = policies.relyingParty(clientId);
+    if (!rp) return undefined;
+    let metadata = made.get(rp);
+    if (!metadata) {
+      metadata = clientMetadata(policies, rp);
+      made.set(rp, metadata);
+    }
+    return structuredClone(metadata);
+  };
+  return class PolicyClientsAdapter implements Adapter {
+    private readonly inner: Adapter;
+    constructor(private readonly name: string) {
+      this.inner = new Base(name);
+    }
+    async find(id: string) {
+      if (this.name === 'Client') return metadataOf(id) as never;
+      return this.inner.find(id);
+    }
+    upsert(...args: Parameters<Adapter['upsert']>) {
+      if (this.name === 'Client') return Promise.reject(new Error('clients come from the policy: none is stored'));
+      return this.inner.upsert(...args);
+    }
+    findByUserCode(userCode: string) {
+      return this.inner.findByUserCode(userCode);
+    }
+    findByUid(uid: string) {
+      return this.inner.findByUid(uid);
+    }
+    consume(id: string) {
+      return this.inner.consume(id);
+    }
+    destroy(id: string) {
+      return this.inner.destroy(id);
+    }
+    revokeByGrantId(grantId: string) {
+      return this.inner.revokeByGrantId(grantId);
+    }
+  };
 }
 
 const ACCESS_TOKEN_TTL = 600;
@@ -151,8 +200,9 @@ export function createProvider(options: ProviderOptions): Provider {
   };
 
   const configuration: Configuration = {
-    adapter: options.adapter,
-    clients: policies.relyingParties.map((rp) => clientMetadata(policies, rp)) as unknown as Configuration['clients'],
+    // The clients are the services of the policy in force, found at each use (not a list fixed at
+    // start): a service onboarded on a running broker can sign in at once (see clientsFromPolicy).
+    adapter: clientsFromPolicy(options.adapter, policies),
     jwks: { keys: options.signingKeys as never },
     cookies: {
       keys: options.cookieKeys,

@@ -1,7 +1,8 @@
 /**
  * The services' public keys, from their policies (`jwks` inline or in a file, or `jwks_uri`),
  * for checking what a service signs: matching answers and case requests. One key set per
- * service, made once (a remote set caches and refetches on an unknown `kid`).
+ * service's policy, made once (a remote set caches and refetches on an unknown `kid`); a changed
+ * policy (a new policy set in force) gets its own.
  */
 import { createLocalJWKSet, createRemoteJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
 import type { Policies, RelyingPartyPolicy } from '@idbroker/policies';
@@ -9,9 +10,9 @@ import type { Policies, RelyingPartyPolicy } from '@idbroker/policies';
 export type ServiceKeys = (rp: RelyingPartyPolicy) => JWTVerifyGetKey;
 
 export function serviceKeys(policies: Policies): ServiceKeys {
-  const sets = new Map<string, JWTVerifyGetKey>();
+  const sets = new WeakMap<RelyingPartyPolicy, JWTVerifyGetKey>();
   return (rp) => {
-    let set = sets.get(rp.client_id);
+    let set = sets.get(rp);
     if (!set) {
       if (rp.jwks_uri) set = createRemoteJWKSet(new URL(rp.jwks_uri));
       else {
@@ -19,7 +20,7 @@ export function serviceKeys(policies: Policies): ServiceKeys {
         if (!jwks) throw new Error(`no keys for ${rp.client_id}`);
         set = createLocalJWKSet(jwks as { keys: JWK[] });
       }
-      sets.set(rp.client_id, set);
+      sets.set(rp, set);
     }
     return set;
   };

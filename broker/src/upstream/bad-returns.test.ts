@@ -238,10 +238,11 @@ describe('certification at the moment of return', () => {
     expect(e.detail).toContain('expired');
   });
 
-  it('an IdP suspended between begin and complete is refused on return', async () => {
+  it('an IdP suspended between begin and complete is refused on return, as the provider\'s failure (not a level the person did not reach)', async () => {
     s = await setup({ livePolicies: true });
     const j = await journey();
     s.files.changeIdp('civic-id', { status: 'suspended' });
-    await refused(j.complete(), 'level_not_met');
+    const e = await refused(j.complete(), 'provider_failed');
+    expect(e.detail).toContain('no longer enabled');
   });
 });

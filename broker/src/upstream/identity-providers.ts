@@ -241,6 +241,8 @@ export class IdentityProviders {
       throw new UpstreamError('provider_failed', `${idpId} answered error ${error.slice(0, 64)}`);
     }
 
+    // Suspended meanwhile: its code is not redeemed (nothing more is taken from it).
+    if (this.policies.identityProvider(idpId)?.status !== 'enabled') throw new UpstreamError('provider_failed', `${idpId} is no longer enabled (suspended during the journey)`);
     const tokens = await this.track(idpId, () =>
       client.authorizationCodeGrant(config, current, {
         pkceCodeVerifier: secrets.codeVerifier,
@@ -294,7 +296,10 @@ export class IdentityProviders {
     // Within the IdP's certification at this moment (re-read the policy: it may have changed).
     const current_ = this.policies.identityProvider(idpId);
     const now = this.now();
-    if (!current_ || current_.status !== 'enabled') throw new UpstreamError('level_not_met', `${idpId} is no longer enabled`);
+    // Suspended (or taken out of the policy) while the person was there: the federation no longer
+    // accepts its answers. That is the provider's side, not the person's (no "more thorough check"
+    // would help): they are told so and offered the other providers.
+    if (!current_ || current_.status !== 'enabled') throw new UpstreamError('provider_failed', `${idpId} is no longer enabled (suspended or removed during the journey)`);
     if (certificationExpired(current_, now)) throw new UpstreamError('level_not_met', `${idpId} certification expired before the return`);
     if (current_.certification.register.status !== 'listed') throw new UpstreamError('level_not_met', `${idpId} was withdrawn from the register before the return`);
     const verifiedClaims = this.verifiedClaims(claims.verified_claims, secrets.attributes);

@@ -244,7 +244,8 @@ export class WalletVerifier {
       throw new UpstreamError('level_not_met', `reached ${levels.format(achieved)}, asked for ${secrets.requested.join(' or ')}`);
     }
     const current = this.policies.walletProvider(secrets.walletId);
-    if (!current || current.status !== 'enabled') throw new UpstreamError('level_not_met', `${secrets.walletId} is no longer enabled`);
+    // Suspended while the person was at the wallet: the provider's side, not theirs (see upstream).
+    if (!current || current.status !== 'enabled') throw new UpstreamError('provider_failed', `${secrets.walletId} is no longer enabled (suspended or removed during the journey)`);
     if (certificationExpired(current as never, now)) throw new UpstreamError('level_not_met', `${secrets.walletId} certification expired before the answer`);
     if (!levels.satisfies(this.reachable(current), achieved)) throw new UpstreamError('level_not_met', `${secrets.walletId} is not certified for ${levels.format(achieved)}`);
 
