@@ -15,18 +15,24 @@ export type Landing =
 export interface CitizenOptions {
   /** Spread the citizen's requests over every broker instance in turn (two instances on one Redis). */
   alternate?: boolean;
+  /** Send every request for a broker to this instance only (index into fed.brokerUrls). */
+  instance?: number;
 }
 
 /** A browser that, when asked, sends each request for a broker to the next instance in turn. */
 class RoundRobinBrowser extends BrowserClient {
   private turn = 0;
-  constructor(private readonly instances: string[]) {
+  /** `to`: the instances requests go to, in turn (default: all of `instances`). */
+  constructor(
+    private readonly instances: string[],
+    private readonly to: string[] = instances,
+  ) {
     super();
   }
   override async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
     const target = new URL(url);
     if (this.instances.some((i) => new URL(i).host === target.host)) {
-      const next = new URL(this.instances[this.turn++ % this.instances.length]!);
+      const next = new URL(this.to[this.turn++ % this.to.length]!);
       target.host = next.host;
     }
     return super.fetch(target, init);
@@ -45,7 +51,12 @@ export class Citizen {
     private readonly fed: Federation,
     options: CitizenOptions = {},
   ) {
-    this.browser = options.alternate ? new RoundRobinBrowser(fed.brokerUrls) : new BrowserClient();
+    this.browser =
+      options.instance !== undefined
+        ? new RoundRobinBrowser(fed.brokerUrls, [fed.brokerUrls[options.instance]!])
+        : options.alternate
+          ? new RoundRobinBrowser(fed.brokerUrls)
+          : new BrowserClient();
   }
 
   /** The page the citizen is on now. */

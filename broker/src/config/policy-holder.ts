@@ -34,7 +34,7 @@ export interface PolicyHolder {
   readonly policies: Policies;
   /** The set in force now (a snapshot: it does not follow later changes). */
   current(): Policies;
-  /** 1 at start, +1 at every accepted change. */
+  /** 1 at start, +1 at every accepted change to a service or provider. */
   readonly version: number;
   /** Whether the set can be reloaded (false when the broker was given fixed policies). */
   readonly reloadable: boolean;
@@ -84,7 +84,12 @@ export function createPolicyHolder(options: PolicyHolderOptions): PolicyHolder {
       return { applied: false, version, issues };
     }
     const changes = compare(current, next!);
+    // Taken even when no service or provider changed (a key file may have), counted only when one did.
     current = next!;
+    if (![...Object.values(changes.services), ...Object.values(changes.providers)].some((l) => l.length > 0)) {
+      log?.debug({ trigger, version }, 'policy folder changed: no service or provider changed');
+      return { applied: true, version, changes };
+    }
     version++;
     for (const w of current.warnings) log?.warn({ file: w.file, field: w.field }, w.message);
     log?.info({ trigger, version, ...changes }, `policy version ${version} in force`);
