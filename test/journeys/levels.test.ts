@@ -57,10 +57,10 @@ describe('levels: who is offered and what comes back', () => {
     fed.idps['civic-id']!.switches = { fail: 'deny', delayMs: 0 };
     const citizen = new Citizen(fed);
     await citizen.start(await fed.service(), { vtr: ['Cl.P1'] });
-    const failed = await citizen.verifyWith('civic-id', 'sam', undefined);
-    expect((failed as { url: string }).url).toMatch(/\/failure$/);
-    const picker = await citizen.press('another');
-    expect((picker as { url: string }).url).toMatch(/\/journey\/[^/]+$/);
+    // access_denied from the provider: straight back to the choice of provider, saying so.
+    const picker = await citizen.verifyWith('civic-id', 'sam', undefined);
+    expect((picker as { url: string }).url).toMatch(/\/journey\/[^/]+\?stopped=civic-id$/);
+    expect(citizen.html).toContain('You did not finish proving your identity with Civic ID.');
     await citizen.verifyWith('community-vouch', 'sam', undefined);
     await citizen.consent('approve');
     const { claims } = await citizen.collect();

@@ -26,6 +26,8 @@ export interface PageModels {
     rememberedProviderId?: string;
     formAction: string;
     cannotUseHref: string;
+    /** The provider the person has just come back from without finishing (access_denied there). */
+    stoppedAt?: { name: string };
     error?: 'choose_provider';
     unavailableCount?: number;
     csrfToken?: string;

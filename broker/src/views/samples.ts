@@ -20,6 +20,15 @@ export const samples: Array<[string, PageName, PageModels[PageName]]> = [
     unavailableCount: 1,
     csrfToken: 'csrf-token-1',
   }],
+  ['picker-stopped', 'picker', {
+    service: { name: 'Pay your council tax' },
+    level: { summary: 'Cl.P1', confidenceName: 'Low identity confidence' },
+    providers: [{ id: 'civic-id', name: 'Civic ID', organisationType: 'public', hints: ['A passport'], available: true }],
+    formAction: '/journey/u/provider',
+    cannotUseHref: '/journey/u/other-ways',
+    stoppedAt: { name: 'Civic ID' },
+    csrfToken: 'csrf-token-1',
+  }],
   ['picker-error', 'picker', {
     service: { name: 'Pay your council tax' },
     level: { summary: 'Cl.P1', confidenceName: 'Low identity confidence' },

@@ -49,6 +49,10 @@ export async function idpCallback(ctx: Koa.Context, kit: JourneyKit): Promise<vo
     ctx.state.failureDetail = e.detail;
     event = { type: 'idpFailed', reason: e.reason === 'invalid_response' ? 'provider_failed' : e.reason };
   }
-  const next = await journeys.apply(journey, [event]);
+  // access_denied (the person chose another provider there, or it could not confirm them): the
+  // choice of provider again, saying so, rather than a dead end (both steps audited).
+  const stoppedThere = event.type === 'idpFailed' && event.reason === 'cancelled';
+  const next = await journeys.apply(journey, stoppedThere ? [event, { type: 'anotherProviderRequested' }] : [event]);
+  if (stoppedThere && next.name === 'choosingProvider') return ctx.redirect(`${path(next)}?stopped=${encodeURIComponent(journey.idpId)}`);
   ctx.redirect(next.name === 'consenting' ? path(next, 'consent') : pageOf(next));
 }

@@ -19,11 +19,13 @@ export async function showPicker(ctx: Koa.Context, kit: JourneyKit): Promise<voi
 }
 
 export function renderPicker(ctx: Koa.Context, kit: JourneyKit, journey: JourneyState, locale: 'en' | 'cy', error?: 'choose_provider'): void {
-  const { rpFor, offered, levels, renderFor, path } = kit;
+  const { rpFor, offered, levels, renderFor, path, providerName } = kit;
   const rp = rpFor(journey);
   const list = offered(journey);
   const lowest = levels.parseVector(journey.requested[0]!);
   const remembered = ctx.cookies.get(REMEMBER_COOKIE);
+  // Back from a provider where the person did not finish (?stopped=<id>, one it was sent to).
+  const stopped = typeof ctx.query.stopped === 'string' && journey.tried.includes(ctx.query.stopped) ? providerName(ctx.query.stopped, locale) : undefined;
   renderFor(ctx, journey, 'picker',
     {
       service: { name: serviceText(rp, locale).name },
@@ -42,6 +44,7 @@ export function renderPicker(ctx: Koa.Context, kit: JourneyKit, journey: Journey
       ...(remembered && list.some((o) => o.available && o.policy.id === remembered) ? { rememberedProviderId: remembered } : {}),
       formAction: path(journey, 'provider'),
       cannotUseHref: path(journey, 'other-ways'),
+      ...(stopped ? { stoppedAt: { name: stopped } } : {}),
       unavailableCount: list.filter((o) => !o.available).length,
       csrfToken: journey.csrf,
       ...(error ? { error } : {}),
