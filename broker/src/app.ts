@@ -9,7 +9,7 @@ import Router from '@koa/router';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import type Provider from 'oidc-provider';
 import type { JWK } from 'jose';
-import { loadPolicies, type Policies } from '@idbroker/policies';
+import { loadPolicies, providerText, type Policies } from '@idbroker/policies';
 import { assertProductionSafe, devAuditCheckpointKeyFile, readKeyFile, type BrokerConfig } from './config/config.js';
 import { createPolicyHolder, type PolicyHolder } from './config/policy-holder.js';
 import { createStore, type Store } from './store/index.js';
@@ -27,6 +27,7 @@ import { createMatcher } from './matching/index.js';
 import { PublicError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { publishRow } from './metrics/performance.js';
+import { dateInWords, performanceCertifications } from './views/certification.js';
 import { createSupport, type Support } from './support/index.js';
 import { certificationExpired } from './upstream/index.js';
 import { WalletVerifier } from './wallet/verifier.js';
@@ -305,7 +306,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     const { minimum_journeys: minimum, days } = policies.broker.performance;
     const closed = await metrics.closedDays(policies.identityProviders.map((p) => p.id), days);
     const locale = resolveLocale(ctx);
-    const inWords = (date: string) => new Intl.DateTimeFormat(locale === 'cy' ? 'cy-GB' : 'en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${date}T00:00:00Z`));
+    const inWords = (date: string) => dateInWords(date, locale);
     views.render(
       ctx,
       'performance',
@@ -317,6 +318,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
           const { idp: _idp, ...figures } = publishRow(r.idp, r.outcomes, minimum);
           return { name: policies.identityProvider(r.idp)?.display_name ?? r.idp, ...figures };
         }),
+        certifications: performanceCertifications([...policies.identityProviders, ...policies.walletProviders], locale, (p) => providerText(p, locale).name),
       },
       { locale },
     );

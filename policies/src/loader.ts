@@ -269,6 +269,8 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
       warnings.push({ file, field: 'certification.last_surveillance_audit', message: `${c.last_surveillance_audit} is in the future` });
     else if (now.getTime() - day(c.last_surveillance_audit) > 365 * 86_400_000 && day(c.issued) + 365 * 86_400_000 < now.getTime())
       warnings.push({ file, field: 'certification.last_surveillance_audit', message: `the yearly surveillance audit is overdue (last on ${c.last_surveillance_audit})` });
+    if (!c.trust_framework.cy)
+      missingWelsh.push({ file, field: 'certification.trust_framework.cy.name', message: `no Welsh name for "${c.trust_framework.name}"` });
     if (c.register.status === 'withdrawn')
       warnings.push({ file, field: 'certification.register.status', message: 'withdrawn from the register: this provider will not be offered' });
   }

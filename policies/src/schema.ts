@@ -73,6 +73,8 @@ export const certificationSchema = z
     trust_framework: z.strictObject({
       name: z.string().min(1),
       version: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'must be a version such as 1.0'),
+      /** The framework's name in Welsh (shown in the picker and on /performance). */
+      cy: welshName.optional(),
     }),
     role: z.enum(['identity_service_provider', 'attribute_service_provider', 'orchestration_service_provider', 'holder_service_provider']),
     certification_body: z.strictObject({ name: z.string().min(1), ukas_accreditation: z.string().min(1) }),

@@ -44,6 +44,7 @@ describe('Welsh in the policies', () => {
     change(dir, 'identity-providers/swift-verify.yaml', (d) => delete (d.cy as Record<string, unknown>).description);
     change(dir, 'relying-parties/example-council-tax.yaml', (d) => delete d.cy);
     change(dir, 'levels.yaml', (d) => delete (d.confidence as Array<Record<string, unknown>>)[2]!.cy);
+    change(dir, 'identity-providers/community-vouch.yaml', (d) => delete ((d.certification as Record<string, unknown>).trust_framework as Record<string, unknown>).cy);
     const p = loadPolicies(dir);
     expect(p.missingWelsh).toEqual(
       expect.arrayContaining([
@@ -51,6 +52,7 @@ describe('Welsh in the policies', () => {
         expect.objectContaining({ file: 'identity-providers/swift-verify.yaml', field: 'cy.description' }),
         expect.objectContaining({ file: 'relying-parties/example-council-tax.yaml', field: 'cy' }),
         expect.objectContaining({ file: 'levels.yaml', field: 'confidence.2.cy.name' }),
+        expect.objectContaining({ file: 'identity-providers/community-vouch.yaml', field: 'certification.trust_framework.cy.name' }),
       ]),
     );
     // Shown in English meanwhile.

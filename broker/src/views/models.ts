@@ -1,6 +1,7 @@
 /** The data each page is rendered from. Values are escaped by the templates. */
 import type { ErrorReason } from '@idbroker/relying-party-sdk/protocol';
 import type { CitizenRecord } from '../support/record.js';
+import type { CertificationView } from './certification.js';
 
 export type FailureReasonCode = ErrorReason;
 export interface Way {
@@ -22,7 +23,16 @@ export interface PageModels {
   picker: {
     service: { name: string };
     level: { summary: string; confidenceName: string };
-    providers: Array<{ id: string; name: string; organisationType: 'public' | 'not-for-profit' | 'company'; description?: string; hints: string[]; available: boolean }>;
+    providers: Array<{
+      id: string;
+      name: string;
+      organisationType: 'public' | 'not-for-profit' | 'company';
+      description?: string;
+      hints: string[];
+      available: boolean;
+      /** Its certificate under the trust framework, said plainly (views/certification.ts). */
+      certification?: CertificationView;
+    }>;
     rememberedProviderId?: string;
     formAction: string;
     cannotUseHref: string;
@@ -105,6 +115,8 @@ export interface PageModels {
       causes: Record<'provider' | 'records' | 'person' | 'service', PublishedFigure>;
       verifiedRate: PublishedFigure;
     }>;
+    /** Every provider's certificate (listed or withdrawn), from the policies. */
+    certifications?: Array<{ name: string } & CertificationView>;
   };
   'support/case-lookup': {
     csrfToken: string;

@@ -1,7 +1,21 @@
 /** Every page the broker renders, in every state it renders it in: shared by the unit tests and the browser check. */
 import type { PageModels, PageName } from './index.js';
+import type { CertificationView } from './certification.js';
 
 export const ways = [{ text: 'Phone 0300 123 4567' }, { text: 'Visit an office', href: 'https://example.gov.uk/offices' }];
+/** A certificate as the picker and /performance show it (views/certification.ts). */
+const certification: CertificationView = {
+  framework: 'UK digital verification services trust framework',
+  version: '1.0',
+  role: 'identity_service_provider',
+  body: 'Example Assurance Services Ltd',
+  certificate: 'EAS-IDSP-2025-0142',
+  issued: '1 April 2025',
+  expires: '31 March 2028',
+  lastAudit: '24 March 2026',
+  registerHref: 'https://www.digital-identity-services-register.example/providers/civic-id',
+  registerStatus: 'listed',
+};
 export const reasons = ['cancelled', 'no_match', 'level_not_met', 'provider_failed', 'fraud_flagged', 'timed_out', 'matching_failed', 'no_provider'] as const;
 
 /** Every page in every state the broker renders it in. */
@@ -10,8 +24,8 @@ export const samples: Array<[string, PageName, PageModels[PageName]]> = [
     service: { name: 'Pay your council tax' },
     level: { summary: 'Cl.Cm.P2', confidenceName: 'Medium identity confidence' },
     providers: [
-      { id: 'civic-id', name: 'Civic ID', organisationType: 'public', description: 'A public service.', hints: ['A passport'], available: true },
-      { id: 'swift-verify', name: 'SwiftVerify', organisationType: 'company', hints: ['A bank account'], available: true },
+      { id: 'civic-id', name: 'Civic ID', organisationType: 'public', description: 'A public service.', hints: ['A passport'], available: true, certification },
+      { id: 'swift-verify', name: 'SwiftVerify', organisationType: 'company', hints: ['A bank account'], available: true, certification: { ...certification, body: 'Certify Digital Ltd', certificate: 'CDL-DVS-2024-1187' } },
       { id: 'down-idp', name: 'Down IdP', organisationType: 'not-for-profit', hints: ['x'], available: false },
     ],
     rememberedProviderId: 'civic-id',
@@ -132,6 +146,10 @@ export const samples: Array<[string, PageName, PageModels[PageName]]> = [
     { name: 'Civic ID', journeys: { value: 412 }, succeeded: { value: 301 }, causes: { provider: { value: 52 }, records: { value: 21 }, person: { value: 38 }, service: { hidden: true } }, verifiedRate: { value: 86 } },
     { name: 'Swift Verify', journeys: { value: 95 }, succeeded: { value: 70 }, causes: { provider: { value: 25 }, records: { hidden: true }, person: { hidden: true }, service: { hidden: true } }, verifiedRate: { value: 74 } },
     { name: 'Community Vouch', journeys: { hidden: true }, succeeded: { hidden: true }, causes: { provider: { hidden: true }, records: { hidden: true }, person: { hidden: true }, service: { hidden: true } }, verifiedRate: { hidden: true } },
+  ], certifications: [
+    { name: 'Civic ID', ...certification },
+    { name: 'A digital identity wallet', ...certification, role: 'holder_service_provider', certificate: 'EAS-HSP-2025-0007' },
+    { name: 'Swift Verify', ...certification, registerStatus: 'withdrawn' },
   ] }],
   ['other-ways', 'other-ways', { service: { name: 'Pay your council tax' }, ways, backHref: '/journey/u', returnAction: '/journey/u/return', csrfToken: 'c' }],
   ['other-ways-none', 'other-ways', { service: { name: 'Pay your council tax' }, ways: [] }],

@@ -6,6 +6,7 @@ import type Koa from 'koa';
 import { CURRENT_COOKIE, REMEMBER_COOKIE, type JourneyKit } from './journey-kit.js';
 import { levelName, providerText, serviceText } from '@idbroker/policies';
 import type { JourneyState } from '../journey-state.js';
+import { pickerCertification } from '../../views/certification.js';
 
 export async function showPicker(ctx: Koa.Context, kit: JourneyKit): Promise<void> {
   const { load, options, pageOf } = kit;
@@ -39,6 +40,7 @@ export function renderPicker(ctx: Koa.Context, kit: JourneyKit, journey: Journey
           ...(text.description ? { description: text.description } : {}),
           hints: text.whatYouWillNeed,
           available: o.available,
+          ...pickerCertification(o.policy, locale),
         };
       }),
       ...(remembered && list.some((o) => o.available && o.policy.id === remembered) ? { rememberedProviderId: remembered } : {}),
