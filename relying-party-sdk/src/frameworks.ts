@@ -63,6 +63,11 @@ export interface KoaBrokerLoginOptions<C extends KoaLoginContext = KoaLoginConte
   onSuccess(ctx: C, identity: VerifiedIdentity): unknown;
   /** Called with a typed error (including a missing or expired transaction cookie, as `state_mismatch`): keep it in your session and return the path that explains it. Required. */
   onError(ctx: C, error: BrokerError): unknown;
+  /**
+   * Options for this one sign-in, over the ones above: for example the level a task needs, or
+   * `uiLocales` in the language the person chose on your pages. Default: none (the options above).
+   */
+  loginOptions?(ctx: C): Partial<StartLoginOptions> | Promise<Partial<StartLoginOptions>>;
 }
 
 const clientOf = (source: BrokerClientSource) => (typeof source === 'function' ? source() : Promise.resolve(source));
@@ -141,7 +146,7 @@ export function koaBrokerLogin<C extends KoaLoginContext = KoaLoginContext>(clie
   const loginPath = options.loginPath ?? '/login';
   return async (ctx, next) => {
     if (ctx.path === loginPath && (ctx.method === 'GET' || ctx.method === 'POST')) {
-      const { location, cookies } = await start(client, options, ctx.headers.cookie);
+      const { location, cookies } = await start(client, { ...options, ...(await options.loginOptions?.(ctx)) }, ctx.headers.cookie);
       for (const cookie of cookies) ctx.append('Set-Cookie', cookie);
       ctx.append('Cache-Control', 'no-store');
       ctx.redirect(location);
@@ -172,13 +177,17 @@ export function koaBrokerLogin<C extends KoaLoginContext = KoaLoginContext>(clie
 }
 
 /** Options of {@link nodeLoginHandler}. */
-export type NodeLoginOptions = StartLoginOptions & LoginCookieOptions;
+export type NodeLoginOptions = StartLoginOptions &
+  LoginCookieOptions & {
+    /** Options for this one sign-in, over the ones above (e.g. `uiLocales` from the person's language). Default: none. */
+    loginOptions?(req: IncomingMessage): Partial<StartLoginOptions> | Promise<Partial<StartLoginOptions>>;
+  };
 
 /** A Node `(req, res)` handler (Express, node:http) that starts a sign-in: sets this sign-in's sealed cookie and redirects (303) to the broker. */
 export function nodeLoginHandler(client: BrokerClientSource, options: NodeLoginOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   checkKey(options.cookieKey);
   return async (req, res) => {
-    const { location, cookies } = await start(client, options, req.headers.cookie);
+    const { location, cookies } = await start(client, { ...options, ...(await options.loginOptions?.(req)) }, req.headers.cookie);
     res.writeHead(303, { location, 'set-cookie': cookies, 'cache-control': 'no-store' });
     res.end();
   };

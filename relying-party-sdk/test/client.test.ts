@@ -311,6 +311,40 @@ describe('sign-in routes over HTTP', () => {
     expect(await (await fetch(`${base}/elsewhere`)).text()).toBe('other');
   });
 
+  it('loginOptions gives each sign-in its own level and language (Koa and Node)', async () => {
+    const port = await freePort();
+    const key = await newKey();
+    op.clientKeys = [...op.clientKeys, key.publicJwk];
+    const base = `http://127.0.0.1:${port}`;
+    const koaClient = await createBrokerClient({ issuer: op.issuer, clientId: CLIENT_ID, redirectUri: `${base}/callback`, privateKey: key.privateJwk, allowInsecureRequests: true });
+    const app = new Koa();
+    app.use(
+      koaBrokerLogin<Koa.Context>(koaClient, {
+        cookieKey,
+        vtr: 'Cl.Cm.P2',
+        attributes: ['given_name'],
+        loginOptions: (ctx) => ({ ...(ctx.query.task === 'bill' ? { vtr: 'Cl.P1' } : {}), ...(ctx.query.lang === 'cy' ? { uiLocales: 'cy' } : {}) }),
+        onSuccess: (ctx, identity) => void (ctx.body = { level: identity.level }),
+        onError: (ctx, error) => void ((ctx.status = 403), (ctx.body = { error: error.code })),
+      }),
+    );
+    const server = app.listen(port, '127.0.0.1');
+    servers.push(server);
+    await new Promise((r) => server.once('listening', r));
+    const params = async (path: string) => new URL((await fetch(`${base}${path}`, { redirect: 'manual' })).headers.get('location')!).searchParams;
+    const plain = await params('/login');
+    expect(plain.get('vtr')).toBe('["Cl.Cm.P2"]');
+    expect(plain.has('ui_locales')).toBe(false);
+    const bill = await params('/login?task=bill&lang=cy');
+    expect(bill.get('vtr')).toBe('["Cl.P1"]');
+    expect(bill.get('ui_locales')).toBe('cy');
+    // Node: the same option, from the request.
+    const login = nodeLoginHandler(client, { cookieKey, vtr: 'Cl.Cm.P2', attributes: ['family_name'], loginOptions: (req) => (req.url?.includes('lang=cy') ? { uiLocales: 'cy' } : {}) });
+    const nodePort = await serve((req, res) => void login(req, res));
+    const started = await fetch(`http://127.0.0.1:${nodePort}/login?lang=cy`, { redirect: 'manual' });
+    expect(new URL(started.headers.get('location')!).searchParams.get('ui_locales')).toBe('cy');
+  });
+
   it('Node handlers: login sets the cookie (Secure for an https redirect URI) and redirects 303; callback gives the identity or the typed error', async () => {
     const login = nodeLoginHandler(client, { cookieKey, vtr: 'Cl.Cm.P2', attributes: ['family_name'] });
     const callback = nodeCallbackHandler(client, {
