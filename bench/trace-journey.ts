@@ -41,7 +41,8 @@ try {
   const marker = new Redis(redis.url);
   const lines: string[] = [];
   const m = await monitor.monitor();
-  m.on('monitor', (_t: string, args: string[]) => lines.push(args.map((a) => (a.length > 40 && args[0] !== 'echo' ? `${a.slice(0, 37)}...` : a)).join(' ')));
+  // Commands a Lua script runs (source "lua") are marked: they count as commands, not round trips.
+  m.on('monitor', (_t: string, args: string[], source: string) => lines.push(`${source === 'lua' ? 'lua ' : ''}${args.map((a) => (a.length > 40 && args[0] !== 'echo' ? `${a.slice(0, 37)}...` : a)).join(' ')}`));
   const brokerOrigin = new URL(fed.issuer).origin;
   const realFetch = globalThis.fetch;
   globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -68,15 +69,16 @@ try {
     const entry = per.at(-1);
     if (!entry || entry.request === 'end') continue;
     entry.commands++;
-    if (!inMulti) entry.roundTrips++;
-    entry.lines.push(`${inMulti ? '    ' : '  '}${line}`);
+    const inScript = line.startsWith('lua ');
+    if (!inMulti && !inScript) entry.roundTrips++;
+    entry.lines.push(`${inMulti || inScript ? '    ' : '  '}${inScript ? line.slice(4) : line}`);
     if (line.startsWith('multi')) inMulti = true;
     if (line.startsWith('exec')) inMulti = false;
   }
   let total = 0;
   let trips = 0;
   for (const e of per.filter((x) => x.request !== 'end')) {
-    console.log(`${e.request}: ${e.commands} commands, ${e.roundTrips} round trips (a MULTI once; concurrent commands counted apart)`);
+    console.log(`${e.request}: ${e.commands} commands, ${e.roundTrips} round trips (a MULTI or a script once, with the commands in it; concurrent commands counted apart)`);
     for (const l of e.lines) console.log(l);
     total += e.commands;
     trips += e.roundTrips;

@@ -85,6 +85,62 @@ export function describeAuditTrailContract(name: string, make: () => AuditHarnes
       expect(await trail.prune()).toBe(0);
     });
 
+    it('appendAll writes the events and the state they describe together, in one round trip where the store allows', async () => {
+      const trail = createAuditTrail({ store });
+      await trail.append({ type: 'journey.started', journey: 'J0' }); // the chain exists
+      const before = store.stats?.();
+      const events = await trail.appendAll(
+        [
+          { type: 'journey.consentGiven', journey: 'J1' },
+          { type: 'journey.delivered', journey: 'J1' },
+        ],
+        [
+          { op: 'set', key: 'delivery:{g1}', value: 'sealed', ttlSeconds: 60 },
+          { op: 'del', key: 'journey:{u1}' },
+        ],
+      );
+      expect(events.map((e) => [e.seq, e.type])).toEqual([
+        [2, 'journey.consentGiven'],
+        [3, 'journey.delivered'],
+      ]);
+      const after = store.stats?.();
+      expect(events[1]!.prevHash).toBe(events[0]!.hash);
+      expect(await store.get('delivery:{g1}')).toBe('sealed');
+      // One script call for the events and the writes (on a Cluster the writes follow it, per slot).
+      if (before && after && !store.cluster) expect(after.roundTrips - before.roundTrips).toBe(1);
+      expect((await trail.list({ journey: 'J1' })).map((e) => e.type)).toEqual(['journey.consentGiven', 'journey.delivered']);
+      expect(await trail.verify()).toEqual({ ok: true, count: 3 });
+      // Nothing to audit: a plain write.
+      expect(await trail.appendAll([], [{ op: 'set', key: 'journey:{u2}', value: 'x', ttlSeconds: 60 }])).toEqual([]);
+      expect(await store.get('journey:{u2}')).toBe('x');
+    });
+
+    it('appendAll writes nothing of the state when the events cannot be appended, and refuses a bad write alone', async () => {
+      const errors: object[] = [];
+      const trail = createAuditTrail({ store, logger: { error: (o) => errors.push(o) } });
+      await trail.append({ type: 'journey.started', journey: 'J1' });
+      // A malformed write fails its own caller only; a concurrent append still lands.
+      const [bad, good] = await Promise.allSettled([
+        trail.appendAll([{ type: 'journey.consentGiven', journey: 'J1' }], [{ op: 'set', key: 'journey:{u1}', value: 'x', ttlSeconds: -1 }]),
+        trail.appendAll([{ type: 'journey.started', journey: 'J2' }], [{ op: 'set', key: 'journey:{u2}', value: 'y', ttlSeconds: 60 }]),
+      ]);
+      expect(bad.status).toBe('rejected');
+      expect(good.status).toBe('fulfilled');
+      expect(await store.get('journey:{u1}')).toBeNull();
+      expect(await store.get('journey:{u2}')).toBe('y');
+      // The audit refused (as test/support/audit-outage.ts does): the state is not written either.
+      const writeIf = store.writeIf.bind(store);
+      store.writeIf = () => Promise.reject(new Error('audit outage (test)'));
+      try {
+        await expect(trail.appendAll([{ type: 'journey.delivered', journey: 'J1' }], [{ op: 'set', key: 'journey:{u3}', value: 'z', ttlSeconds: 60 }])).rejects.toThrow('audit outage');
+      } finally {
+        store.writeIf = writeIf;
+      }
+      expect(await store.get('journey:{u3}')).toBeNull();
+      expect((await trail.list()).map((e) => e.type)).toEqual(['journey.started', 'journey.started']);
+      expect(await trail.verify()).toEqual({ ok: true, count: 2 });
+    });
+
     it('fails closed: append throws when the store is unavailable', async () => {
       const errors: object[] = [];
       const trail = createAuditTrail({ store, logger: { error: (o) => errors.push(o) } });

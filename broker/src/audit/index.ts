@@ -50,7 +50,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { JWK } from 'jose';
-import type { Store, WriteOp } from '../store/types.js';
+import { checkOps, type Store, type WriteOp } from '../store/types.js';
 import { jwsDigest, publicJwk, readCheckpoints, checkpointLines, signCheckpoint, type Checkpoint, type CheckpointPayload, type WitnessedHead } from './checkpoints.js';
 import { consistencyProof, Frontier, inclusionProof, leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
 
@@ -124,6 +124,15 @@ export interface AuditTrail {
   /** This instance's chain id. */
   readonly chain: string;
   append(event: AuditEventInput): Promise<AuditEvent>;
+  /**
+   * Append `events` in order and write `along` (the state they describe, e.g. the journey) in the
+   * same round trip: inside the append's script, applied only when the events are, so a
+   * transition is stored exactly when it is audited. On a Redis Cluster (`store.cluster`), where
+   * a script cannot reach other slots, `along` is written after the events (two round trips,
+   * the order of before: audited first). Rejects, writing nothing of `along`, when the append
+   * fails.
+   */
+  appendAll(events: AuditEventInput[], along?: WriteOp[]): Promise<AuditEvent[]>;
   /** The chains in the store, and the checkpoints of this trail's file (when it has one). */
   verify(): Promise<AuditVerifyResult>;
   /** Events in time order (chains merged). */
@@ -321,13 +330,16 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   let frontier = new Frontier();
   let registered = false;
 
-  // Group commit: appends wait here while one script call is in flight.
-  let pending: Array<{ input: AuditEventInput; resolve: (e: AuditEvent) => void; reject: (e: unknown) => void }> = [];
+  // Group commit: appends wait here while one script call is in flight. An entry's events go
+  // into one script call together, with its `along` writes.
+  type Entry = { inputs: AuditEventInput[]; along: WriteOp[]; resolve: (e: AuditEvent[]) => void; reject: (e: unknown) => void };
+  let pending: Entry[] = [];
+  const alongInScript = !store.cluster;
   let flushing = false;
 
   const headValue = (link: Link) => JSON.stringify({ seq: link.seq, hash: link.hash });
 
-  async function writeGroup(inputs: AuditEventInput[]): Promise<AuditEvent[]> {
+  async function writeGroup(inputs: AuditEventInput[], along: WriteOp[] = []): Promise<AuditEvent[]> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const from = tip ?? { seq: 0, hash: GENESIS_HASH };
       const at = new Date(now()).toISOString();
@@ -341,6 +353,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       }
       const ops: WriteOp[] = events.map((e) => ({ op: 'set', key: AUDIT_KEYS.event(chain, e.seq), value: JSON.stringify(e), ttlSeconds }));
       ops.push({ op: 'set', key: AUDIT_KEYS.head(chain), value: headValue(prev), ttlSeconds });
+      ops.push(...along);
       const always: WriteOp[] = [];
       for (const e of events) {
         if (e.journey) always.push({ op: 'sadd', key: AUDIT_KEYS.journey(e.journey), member: indexMember(e), ttlSeconds });
@@ -367,11 +380,22 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     flushing = true;
     try {
       while (pending.length > 0) {
-        const group = pending.slice(0, GROUP);
-        pending = pending.slice(group.length);
+        // Whole entries, up to GROUP events (an entry with more goes alone).
+        let take = 0;
+        for (let n = 0; take < pending.length && (take === 0 || n + pending[take]!.inputs.length <= GROUP); take++) n += pending[take]!.inputs.length;
+        const group = pending.slice(0, take);
+        pending = pending.slice(take);
         try {
-          const events = await writeGroup(group.map((p) => p.input));
-          group.forEach((p, i) => p.resolve(events[i]!));
+          const events = await writeGroup(
+            group.flatMap((p) => p.inputs),
+            alongInScript ? group.flatMap((p) => p.along) : [],
+          );
+          let at = 0;
+          for (const p of group) {
+            const own = events.slice(at, (at += p.inputs.length));
+            if (alongInScript || p.along.length === 0) p.resolve(own);
+            else store.write(p.along).then(() => p.resolve(own), p.reject);
+          }
         } catch (error) {
           // Unknown outcome (the store failed mid-call): read the head again next time.
           tip = undefined;
@@ -384,16 +408,25 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     }
   }
 
-  async function append(input: AuditEventInput): Promise<AuditEvent> {
-    const clean = checkInput(input);
-    const done = new Promise<AuditEvent>((resolve, reject) => pending.push({ input: clean, resolve, reject }));
+  async function appendAll(inputs: AuditEventInput[], along: WriteOp[] = []): Promise<AuditEvent[]> {
+    const clean = inputs.map(checkInput);
+    checkOps(along); // a bad write fails its own caller, not the group it would have joined
+    if (clean.length === 0) {
+      if (along.length) await store.write(along);
+      return [];
+    }
+    const done = new Promise<AuditEvent[]>((resolve, reject) => pending.push({ inputs: clean, along, resolve, reject }));
     void flush();
     try {
       return await done;
     } catch (error) {
-      logger?.error({ err: { message: (error as Error).message }, type: clean.type }, 'audit: append failed');
+      logger?.error({ err: { message: (error as Error).message }, type: clean.map((c) => c.type).join(',') }, 'audit: append failed');
       throw error;
     }
+  }
+
+  async function append(input: AuditEventInput): Promise<AuditEvent> {
+    return (await appendAll([input]))[0]!;
   }
 
   /** Bring the frontier up to the chain's head, reading the events it has not seen. */
@@ -590,6 +623,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   return {
     chain,
     append,
+    appendAll,
     verify,
     list,
     prune,

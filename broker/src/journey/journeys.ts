@@ -2,11 +2,20 @@
  * The gatekeeper of the journey: load (one read), turn expiry into a timeout, refuse an
  * event the state does not accept, apply, audit every transition, save (one write).
  * Journey state is sealed (AES-256-GCM) with its key as additional data.
+ *
+ * A request's transitions and its write of the journey go to the store together, in one round
+ * trip: the audit events and the journey (and whatever is written with it) in the audit's
+ * append script (`AuditTrail.appendAll`), so the state is stored exactly when its transitions
+ * are audited. `applyOnly` (the caller writes later, after other work) keeps its events for the
+ * next `save`, `end` or `delete` of that journey; if none comes within DEFERRED_AUDIT_MS (the
+ * request failed in between), they are appended on their own, so no transition that was applied
+ * goes unaudited. Except into `matching`: the step after it sends attributes to the service, so
+ * that transition is audited at once, before the release.
  */
 import { randomBytes } from 'node:crypto';
 import type { Store, WriteOp } from '../store/index.js';
 import type { Sealer } from '../crypto/seal.js';
-import type { AuditTrail } from '../audit/index.js';
+import type { AuditEventInput, AuditTrail } from '../audit/index.js';
 import type { JourneyEvent } from './events.js';
 import type { ChoosingProvider, JourneyState } from './journey-state.js';
 import { transition } from './transitions.js';
@@ -18,6 +27,9 @@ import type { JourneyObserver } from '../metrics/index.js';
  * 90 minutes), so a late citizen is still told it timed out and sent back to the service.
  */
 export const GRACE_SECONDS = 5 * 60;
+
+/** How long `applyOnly`'s audit events wait for their journey's write before they go alone. */
+export const DEFERRED_AUDIT_MS = 30_000;
 
 export interface JourneysOptions {
   store: Store;
@@ -40,7 +52,16 @@ export interface NewJourney {
 const journeyKey = (uid: string) => `journey:{${uid}}`;
 const upstreamKey = (state: string) => `upstream-state:{${state}}`;
 
+interface Transition {
+  previous: JourneyState | undefined;
+  next: JourneyState;
+  event: string;
+}
+
 export class Journeys {
+  /** Transitions applied by `applyOnly` and not yet audited, by journey uid, in order. */
+  private readonly deferred = new Map<string, { transitions: Transition[]; timer: NodeJS.Timeout }>();
+
   constructor(private readonly options: JourneysOptions) {}
 
   async start(init: NewJourney): Promise<ChoosingProvider> {
@@ -58,8 +79,7 @@ export class Journeys {
       csrf: randomBytes(24).toString('base64url'),
       tried: [],
     };
-    await this.audit(journey, 'started', undefined);
-    await this.save(journey);
+    await this.commit(journey.uid, [{ previous: undefined, next: journey, event: 'started' }], [this.saveOp(journey)]);
     return journey;
   }
 
@@ -86,33 +106,77 @@ export class Journeys {
 
   /** Apply events in order, audit each transition, save once. Throws InvalidJourneyState. */
   async apply(journey: JourneyState, events: JourneyEvent[], extraWrites: Array<{ key: string; value: string; ttlSeconds: number }> = []): Promise<JourneyState> {
-    let current = journey;
-    for (const event of events) {
-      const next = transition(current, event);
-      await this.audit(next, event.type, current);
-      current = next;
-    }
-    await this.save(current, extraWrites);
+    const { current, transitions } = this.run(journey, events);
+    await this.commit(current.uid, transitions, [this.saveOp(current), ...extraWrites.map((w) => ({ op: 'set' as const, ...w }))]);
     return current;
   }
 
-  /** Apply without saving (the caller saves or deletes). */
+  /**
+   * Apply without saving (the caller saves, ends or deletes the journey next): the transitions
+   * are audited with that write, in its round trip (or on their own after DEFERRED_AUDIT_MS).
+   */
   async applyOnly(journey: JourneyState, events: JourneyEvent[]): Promise<JourneyState> {
-    let current = journey;
-    for (const event of events) {
-      const next = transition(current, event);
-      await this.audit(next, event.type, current);
-      current = next;
-    }
+    const { current, transitions } = this.run(journey, events);
+    // Into `matching`, the next step sends the person's attributes to the service's matching
+    // endpoint: that release is audited before it happens, as it always was (one round trip).
+    if (current.name === 'matching') await this.commit(journey.uid, transitions, []);
+    else this.defer(journey.uid, transitions);
     return current;
   }
 
   async save(journey: JourneyState, extraWrites: Array<{ key: string; value: string; ttlSeconds: number }> = []): Promise<void> {
+    await this.commit(journey.uid, [], [this.saveOp(journey), ...extraWrites.map((w) => ({ op: 'set' as const, ...w }))]);
+  }
+
+  private saveOp(journey: JourneyState): WriteOp {
     const ttl = Math.max(1, Math.ceil((journey.expiresAt - this.options.now()) / 1000) + GRACE_SECONDS);
-    await this.options.store.write([
-      { op: 'set', key: journeyKey(journey.uid), value: this.options.sealer.seal(journey, journeyKey(journey.uid)), ttlSeconds: ttl },
-      ...extraWrites.map((w) => ({ op: 'set' as const, ...w })),
-    ]);
+    return { op: 'set', key: journeyKey(journey.uid), value: this.options.sealer.seal(journey, journeyKey(journey.uid)), ttlSeconds: ttl };
+  }
+
+  /** Events in order, each checked against the state it meets (throws InvalidJourneyState). */
+  private run(journey: JourneyState, events: JourneyEvent[]): { current: JourneyState; transitions: Transition[] } {
+    let current = journey;
+    const transitions: Transition[] = [];
+    for (const event of events) {
+      const next = transition(current, event);
+      transitions.push({ previous: current, next, event: event.type });
+      current = next;
+    }
+    return { current, transitions };
+  }
+
+  private defer(uid: string, transitions: Transition[]): void {
+    if (transitions.length === 0) return;
+    const held = this.deferred.get(uid);
+    if (held) {
+      held.transitions.push(...transitions);
+      return;
+    }
+    const timer = setTimeout(() => {
+      // Nothing wrote the journey (its request failed in between): audit what was applied anyway.
+      this.commit(uid, [], []).catch(() => undefined); // the audit logs its own failure
+    }, DEFERRED_AUDIT_MS);
+    timer.unref();
+    this.deferred.set(uid, { transitions: [...transitions], timer });
+  }
+
+  /**
+   * Audit the journey's deferred transitions and `transitions`, and write `ops`, in one round
+   * trip (see AuditTrail.appendAll); then tell the observer. With no transition: a plain write.
+   */
+  private async commit(uid: string, transitions: Transition[], ops: WriteOp[]): Promise<void> {
+    const held = this.deferred.get(uid);
+    if (held) {
+      clearTimeout(held.timer);
+      this.deferred.delete(uid);
+    }
+    const all = [...(held?.transitions ?? []), ...transitions];
+    if (all.length === 0) {
+      if (ops.length) await this.options.store.write(ops);
+      return;
+    }
+    await this.options.audit.appendAll(all.map((t) => auditInput(t)), ops);
+    for (const t of all) this.options.observer?.transitioned(t.previous, t.next, t.event);
   }
 
   /** Remember which journey an upstream `state` belongs to (the IdP callback carries only that). */
@@ -135,20 +199,17 @@ export class Journeys {
 
   /** Delete the journey and, in the same round trip, write what outlives it (the sealed delivery). */
   async end(journey: JourneyState, writes: Array<{ key: string; value: string; ttlSeconds: number }>, ops: WriteOp[] = []): Promise<void> {
-    await this.options.store.write([...ops, ...writes.map((w) => ({ op: 'set' as const, ...w })), { op: 'del', key: journeyKey(journey.uid) }]);
+    await this.commit(journey.uid, [], [...ops, ...writes.map((w) => ({ op: 'set' as const, ...w })), { op: 'del', key: journeyKey(journey.uid) }]);
   }
 
   async delete(journey: JourneyState): Promise<void> {
-    await this.options.store.del(journeyKey(journey.uid));
+    await this.commit(journey.uid, [], [{ op: 'del', key: journeyKey(journey.uid) }]);
   }
+}
 
-  private async audit(next: JourneyState, event: string, previous: JourneyState | undefined): Promise<void> {
-    await this.record(next, event, previous);
-    this.options.observer?.transitioned(previous, next, event);
-  }
-
-  private async record(next: JourneyState, event: string, previous: JourneyState | undefined): Promise<void> {
-    await this.options.audit.append({
+/** The audit event of one transition: codes only. */
+function auditInput({ next, event, previous }: Transition): AuditEventInput {
+  return {
       type: `journey.${event}`,
       journey: next.ref,
       actor: event === 'timedOut' ? 'system' : 'citizen',
@@ -163,8 +224,7 @@ export class Journeys {
         // What went to the service, by attribute name (never values): the citizen's record shows it.
         ...(event === 'delivered' && next.name === 'complete' ? releasedForAudit(next.released ?? []) : {}),
       },
-    });
-  }
+  };
 }
 
 /**

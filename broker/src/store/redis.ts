@@ -350,6 +350,7 @@ function buildStore<C extends Redis | Cluster>(client: C, options: CommonOptions
 
   return {
     kind: 'redis',
+    cluster,
     client,
     stats: () => ({ ...stats }),
     async get(key) {

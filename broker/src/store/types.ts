@@ -21,6 +21,12 @@ export interface WriteIfResult {
 
 export interface Store {
   readonly kind: 'memory' | 'redis';
+  /**
+   * True on a Redis Cluster: one write is atomic per hash slot only, and `writeIf`'s guarded ops
+   * must share the guard's slot. Elsewhere (memory, one node, Sentinel) a write or a `writeIf`
+   * covers any keys, all or nothing.
+   */
+  readonly cluster?: boolean;
   get(key: string): Promise<string | null>;
   getMany(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
