@@ -17,6 +17,12 @@ export const CASE_STATUSES = ['open', 'in_progress', 'escalated', 'resolved'] as
 export type CaseStatus = (typeof CASE_STATUSES)[number];
 export const RESOLUTION_OUTCOMES = ['verified_another_way', 'matched_by_service', 'provider_fixed', 'service_fixed', 'advised_other_ways', 'no_response', 'duplicate'] as const;
 export type ResolutionOutcome = (typeof RESOLUTION_OUTCOMES)[number];
+/**
+ * Why a case cannot wait (chosen by staff from this list; no free text, so no personal detail).
+ * Urgent cases are listed first.
+ */
+export const URGENCY_REASONS = ['heating_or_food', 'housing', 'other_urgent'] as const;
+export type UrgencyReason = (typeof URGENCY_REASONS)[number];
 /** How a case can end: a staff member's outcome, or closed by the broker after no activity. */
 export type CaseOutcome = ResolutionOutcome | 'closed_inactive';
 
@@ -40,6 +46,8 @@ export interface SupportCase {
   outcome?: CaseOutcome;
   /** What the citizen typed, until the case closes. */
   citizen?: { description?: string; contact?: string };
+  /** Marked urgent by staff (why, from URGENCY_REASONS; who and when), until unmarked or the case closes. */
+  urgent?: { reason: UrgencyReason; by: string; at: number };
 }
 
 const caseKey = (ref: string) => `case:{${ref}}`;
@@ -123,7 +131,7 @@ export class Cases {
   }
 
   /**
-   * Open (not resolved) cases, oldest first, with optional filters. The index sets only grow
+   * Open (not resolved) cases, urgent first and then oldest first, with optional filters. The index sets only grow
    * (members are references, not personal data); the case records decide what is listed.
    */
   async queue(filter: { service?: string; idp?: string; reason?: string; includeResolved?: boolean } = {}): Promise<SupportCase[]> {
@@ -140,7 +148,7 @@ export class Cases {
       if (filter.reason && c.reason !== filter.reason) return;
       cases.push(c);
     });
-    return cases.sort((a, b) => a.createdAt - b.createdAt);
+    return cases.sort(byUrgencyThenAge);
   }
 
   async update(ref: string, change: (c: SupportCase) => SupportCase): Promise<SupportCase> {
@@ -227,10 +235,17 @@ export class Cases {
   }
 }
 
-/** A case closed with an outcome: without what the citizen typed and without the staff notes. */
+/** Urgent cases first (a resolved case is never urgent), then the oldest first. */
+export function byUrgencyThenAge(a: SupportCase, b: SupportCase): number {
+  const urgent = (c: SupportCase) => (c.urgent && c.status !== 'resolved' ? 0 : 1);
+  return urgent(a) - urgent(b) || a.createdAt - b.createdAt;
+}
+
+/** A case closed with an outcome: without what the citizen typed, the staff notes or an urgency mark. */
 function closed(c: SupportCase, outcome: CaseOutcome, at: number, assignee: string | undefined): SupportCase {
-  const { citizen: _citizen, assignee: _assignee, ...rest } = c;
+  const { citizen: _citizen, assignee: _assignee, urgent: _urgent, ...rest } = c;
   void _citizen;
   void _assignee;
+  void _urgent;
   return { ...rest, status: 'resolved', outcome, closedAt: at, notes: [], ...(assignee ? { assignee } : {}) };
 }

@@ -44,6 +44,8 @@ export const EXPLAINED_EVENTS = [
   'staff.assign',
   'staff.resolve',
   'staff.reopen',
+  'staff.urgent',
+  'staff.notUrgent',
   'staff.denied',
 ] as const;
 

@@ -151,7 +151,7 @@ export interface PageModels {
     canVerifyAudit: boolean;
     /** Which cases are listed (default open), and how many each list has. */
     list?: 'open' | 'resolved' | 'all';
-    counts?: { open: number; resolved: number; all: number };
+    counts?: { open: number; resolved: number; all: number; /** Open cases marked urgent. */ urgent?: number };
     /** A reference searched for that is not a case this person may see. */
     searchError?: 'not_found';
     searchValue?: string;
@@ -177,6 +177,8 @@ export interface PageModels {
       escalations: Array<{ to: string; whom: string; by: string; at: string }>;
       notes: Array<{ by: string; at: string; text: string }>;
       citizen: { description?: string; contact?: string };
+      /** Why the case is urgent (code and words), who marked it and when; absent when it is not. */
+      urgency?: { reason: string; words: string; by: string; at: string };
     };
     timeline: Array<{ at: string; type: string; actor: string; reason: string }>;
     can: Record<string, boolean>;
@@ -185,11 +187,15 @@ export interface PageModels {
     /** The assignee's name ('' when none). */
     assigneeName: string;
     outcomes: string[];
+    /** The reasons a case can be urgent (codes; the template says them in words). */
+    urgencyReasons?: string[];
     csrfToken: string;
     /** The action just done (a success message). */
     done?: string;
     /** Resolve was pressed without choosing an outcome. */
     outcomeError?: boolean;
+    /** Mark as urgent was pressed without choosing why. */
+    urgencyError?: boolean;
   };
   'support/staff-audit': { signedInAs: StaffIdentity; result: { ok: boolean; count: number; brokenAt?: number; reason?: string } };
   /** After the citizen asked for help: the case reference and what happens next. */
@@ -242,6 +248,8 @@ export interface CaseSummary {
   ageDays: number;
   overdue: boolean;
   assignee: string;
+  /** Marked urgent (an open case): listed first, with an Urgent tag. */
+  urgent?: boolean;
 }
 
 /** A figure on a public page, or the fact that it is not shown (too few journeys behind it). */

@@ -1,24 +1,32 @@
 /**
  * POST /support/staff/cases/:ref/:action: note, escalate, assign, resolve (chosen, then
- * confirmed) or reopen. Audited before it takes effect.
+ * confirmed), reopen, urgent (mark, or change why) or not-urgent. Audited before it takes effect,
+ * one audit event per change (marking urgent again for the same reason changes nothing).
  */
 import type Koa from 'koa';
 import { resolveLocale } from '../../views/index.js';
 import { PublicError } from '../../errors.js';
 import { may, type Action } from '../permissions.js';
-import { RESOLUTION_OUTCOMES, type ResolutionOutcome } from '../cases.js';
+import { RESOLUTION_OUTCOMES, URGENCY_REASONS, type ResolutionOutcome, type UrgencyReason } from '../cases.js';
 import { renderCase } from './staff-case.page.js';
 import type { SupportKit } from './support-kit.js';
+
+/** Each action in the URL, and the permission it needs. */
+const CASE_ACTIONS = { note: 'note', escalate: 'escalate', resolve: 'resolve', assign: 'assign', reopen: 'reopen', urgent: 'urgent', 'not-urgent': 'urgent' } as const satisfies Record<string, Action>;
+type CaseAction = keyof typeof CASE_ACTIONS;
+/** The audit event type of each action (`staff.<action>`, except where the URL's name is not an event's). */
+const eventType = (action: CaseAction) => (action === 'not-urgent' ? 'staff.notUrgent' : `staff.${action}`);
 
 export async function actOnCase(ctx: Koa.Context, kit: SupportKit): Promise<void> {
   const { o, staffOf, checkStaffCsrf, cases, refuse, staff, record } = kit;
   const { session, account } = await staffOf(ctx);
   checkStaffCsrf(ctx, session);
-  const action = ctx.params.action as Action;
-  if (!['note', 'escalate', 'resolve', 'assign', 'reopen'].includes(action)) throw new PublicError(404, 'not_found', 'no such action');
+  if (!Object.hasOwn(CASE_ACTIONS, String(ctx.params.action))) throw new PublicError(404, 'not_found', 'no such action');
+  const action = ctx.params.action as CaseAction;
+  const permission = CASE_ACTIONS[action];
   const c = await cases.find(ctx.params.ref!);
   if (!c) throw new PublicError(404, 'not_found', 'no such case');
-  if (!may(account, action, c)) return refuse(ctx, session, account, action, c.ref);
+  if (!may(account, permission, c)) return refuse(ctx, session, account, permission, c.ref);
   const body = ctx.request.body as Record<string, string | undefined>;
   const text = (name: string, max: number) => String(body[name] ?? '').trim().slice(0, max);
   const now = o.now();
@@ -74,14 +82,41 @@ export async function actOnCase(ctx: Koa.Context, kit: SupportKit): Promise<void
       data = { outcome };
       break;
     }
+    case 'urgent': {
+      // Why, from a short list (no free text: nothing about the person's circumstances is typed).
+      if (body.reason === undefined || body.reason === '') return renderCase(ctx, kit, session, account, c, { urgencyError: true });
+      const reason = body.reason as UrgencyReason;
+      if (!URGENCY_REASONS.includes(reason)) throw new PublicError(400, 'bad_request', 'unknown urgency reason');
+      if (c.status === 'resolved') throw new PublicError(400, 'bad_request', 'a resolved case cannot be marked urgent');
+      if (c.urgent?.reason === reason) return unchanged(ctx, c.ref, action);
+      change = () => cases.update(c.ref, (x) => ({ ...x, urgent: { reason, by: account.name, at: now } }));
+      data = { urgency: reason };
+      break;
+    }
+    case 'not-urgent': {
+      if (!c.urgent) return unchanged(ctx, c.ref, action);
+      change = () =>
+        cases.update(c.ref, (x) => {
+          const { urgent: _urgent, ...rest } = x;
+          void _urgent;
+          return rest;
+        });
+      break;
+    }
     default:
       change = () => cases.reopen(c.ref);
       break;
   }
-  await record('action', { type: `staff.${action}`, actor: account.id, caseRef: c.ref, data });
+  await record('action', { type: eventType(action), actor: account.id, caseRef: c.ref, data });
   await change();
   ctx.status = 303;
   // What was done, said on the next page (an agent assigning a case away may no longer see it).
   const stillVisible = action !== 'assign' || may(account, 'view', { ...c, assignee: data.to ?? c.assignee });
   ctx.redirect(stillVisible ? `/support/staff/cases/${c.ref}?done=${action}` : `/support/staff?done=${action}`);
+}
+
+/** Nothing to change (the case is already so): no audit event, and the page says how the case stands. */
+function unchanged(ctx: Koa.Context, ref: string, action: CaseAction): void {
+  ctx.status = 303;
+  ctx.redirect(`/support/staff/cases/${ref}?done=${action}`);
 }

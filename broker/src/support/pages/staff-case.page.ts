@@ -6,7 +6,7 @@ import type Koa from 'koa';
 import { resolveLocale } from '../../views/index.js';
 import { PublicError } from '../../errors.js';
 import { may } from '../permissions.js';
-import { RESOLUTION_OUTCOMES, type SupportCase } from '../cases.js';
+import { RESOLUTION_OUTCOMES, URGENCY_REASONS, type SupportCase } from '../cases.js';
 import type { StaffAccount, StaffSession } from '../staff.js';
 import { DONE, when, words, type SupportKit } from './support-kit.js';
 
@@ -26,15 +26,15 @@ export async function showCase(ctx: Koa.Context, kit: SupportKit): Promise<void>
   await renderCase(ctx, kit, session, account, c);
 }
 
-/** The case page (also re-rendered, status 400, when an outcome was not chosen). */
-export async function renderCase(ctx: Koa.Context, kit: SupportKit, session: StaffSession, account: StaffAccount, c: SupportCase, extra: { outcomeError?: boolean } = {}): Promise<void> {
+/** The case page (also re-rendered, status 400, when an outcome or an urgency reason was not chosen). */
+export async function renderCase(ctx: Koa.Context, kit: SupportKit, session: StaffSession, account: StaffAccount, c: SupportCase, extra: { outcomeError?: boolean; urgencyError?: boolean } = {}): Promise<void> {
   const { o, staff, summary } = kit;
   const locale = resolveLocale(ctx);
   const timeline = [...(await o.audit.list({ journey: c.journeyRef })), ...(await o.audit.list({ caseRef: c.ref }))]
     // Events come from every broker instance's chain: in time order, each once.
     .sort((a, b) => (a.at !== b.at ? (a.at < b.at ? -1 : 1) : a.chain !== b.chain ? (a.chain < b.chain ? -1 : 1) : a.seq - b.seq))
     .filter((e, i, all) => all.findIndex((x) => x.chain === e.chain && x.seq === e.seq) === i)
-    .map((e) => ({ at: when(locale, Date.parse(e.at)), type: words(locale, 'support.event.', e.type.replace(/\./g, '_')), actor: e.actor ?? '', reason: typeof e.data?.reason === 'string' ? words(locale, 'support.reason.', e.data.reason) : '' }));
+    .map((e) => ({ at: when(locale, Date.parse(e.at)), type: words(locale, 'support.event.', e.type.replace(/\./g, '_')), actor: e.actor ?? '', reason: typeof e.data?.reason === 'string' ? words(locale, 'support.reason.', e.data.reason) : typeof e.data?.urgency === 'string' ? words(locale, 'support.urgency.', e.data.urgency) : '' }));
   const people = await staff.list();
   const q = ctx.query as Record<string, string | undefined>;
   o.views.render(
@@ -53,17 +53,20 @@ export async function renderCase(ctx: Koa.Context, kit: SupportKit, session: Sta
         escalations: c.escalations.map((e) => ({ ...e, at: when(locale, e.at) })),
         notes: c.notes.map((n) => ({ ...n, at: when(locale, n.at) })),
         citizen: c.citizen ?? {},
+        ...(c.urgent && c.status !== 'resolved' ? { urgency: { reason: c.urgent.reason, words: words(locale, 'support.urgency.', c.urgent.reason), by: c.urgent.by, at: when(locale, c.urgent.at) } } : {}),
       },
       ...(typeof q.done === 'string' && DONE.has(q.done) ? { done: q.done } : {}),
       ...(extra.outcomeError ? { outcomeError: true } : {}),
+      ...(extra.urgencyError ? { urgencyError: true } : {}),
       timeline,
-      can: Object.fromEntries((['note', 'escalate', 'resolve', 'assign', 'reopen'] as const).map((a) => [a, may(account, a, c)])),
+      can: Object.fromEntries((['note', 'escalate', 'resolve', 'assign', 'reopen', 'urgent'] as const).map((a) => [a, may(account, a, c)])),
       // Whom the case can go to (agents and supervisors, by name), and who has it now.
       assignable: people.filter((p) => p.role !== 'auditor').map((p) => ({ id: p.id, label: `${p.name} (${p.role})`, current: p.id === c.assignee })),
       assigneeName: c.assignee ? (people.find((p) => p.id === c.assignee)?.name ?? c.assignee) : '',
       outcomes: [...RESOLUTION_OUTCOMES],
+      urgencyReasons: [...URGENCY_REASONS],
       csrfToken: session.csrf,
     },
-    { locale, ...(extra.outcomeError ? { status: 400 } : {}) },
+    { locale, ...(extra.outcomeError || extra.urgencyError ? { status: 400 } : {}) },
   );
 }

@@ -35,7 +35,7 @@ export async function showQueue(ctx: Koa.Context, kit: SupportKit): Promise<void
       signedInAs: { name: account.name, role: account.role },
       cases: list.map((c) => ({ ...summary(c), reason: words(locale, 'support.reason.', c.reason) })),
       list: which,
-      counts: { open: all.filter(isOpen).length, resolved: all.filter((c) => !isOpen(c)).length, all: all.length },
+      counts: { open: all.filter(isOpen).length, resolved: all.filter((c) => !isOpen(c)).length, all: all.length, urgent: all.filter((c) => isOpen(c) && c.urgent).length },
       ...(searchError ? { searchError, searchValue: String(q.ref).slice(0, 40) } : {}),
       ...(typeof q.done === 'string' && DONE.has(q.done) ? { done: q.done } : {}),
       filters: { service: q.service ?? '', idp: q.idp ?? '', reason: q.reason ?? '' },

@@ -62,7 +62,7 @@ class NotRecorded extends Error {
 
 /** JSON for a <script type="application/json"> block: nothing in it can close the element. */
 /** Actions whose success the next page reports (`?done=`). */
-export const DONE = new Set(['note', 'escalate', 'assign', 'resolve', 'reopen']);
+export const DONE = new Set(['note', 'escalate', 'assign', 'resolve', 'reopen', 'urgent', 'not-urgent']);
 
 /** A code in words (reason, stage, outcome, event), or the code itself when no words are written for it. */
 export function words(locale: Locale, prefix: string, code: string): string {
@@ -178,6 +178,7 @@ export function createSupportKit(o: SupportOptions, cases: Cases, staff: Staff) 
     ageDays: Math.floor((o.now() - c.createdAt) / 86_400_000),
     overdue: c.status !== 'resolved' && o.now() - c.createdAt > overdueAfter,
     assignee: c.assignee ?? '',
+    urgent: Boolean(c.urgent && c.status !== 'resolved'),
   });
 
   return {
