@@ -393,7 +393,8 @@ export class IdentityProviders {
 
   /** Discovery, once per IdP (a failed discovery is forgotten, so the next call tries again). */
   private configuration(policy: IdentityProviderPolicy): Promise<client.Configuration> {
-    const key = `${policy.id} ${this.issuerOf(policy)} ${policy.broker_client.client_id}`;
+    // A policy naming another client or key (a policy change at run time) is set up anew.
+    const key = `${policy.id} ${this.issuerOf(policy)} ${policy.broker_client.client_id} ${JSON.stringify(policy.broker_client.private_key)}`;
     let config = this.configs.get(key);
     if (!config) {
       config = this.discover(policy);
