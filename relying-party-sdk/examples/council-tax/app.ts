@@ -1,8 +1,11 @@
 /**
  * An example service, "Pay your council tax" (Example Borough Council), integrated with the
- * broker through this SDK: a start page, sign-in at a level, the verified result with the
- * matched account, and on failure plain words, the references and the council's other ways.
- * Its `/matching` endpoint matches against `records.json`.
+ * broker through this SDK, in English and Welsh (a language toggle; the language goes to the
+ * broker as ui_locales). Two tasks show the federation's range: "View your bill" asks for low
+ * identity confidence (Cl.P1: reachable through Community Vouch, without documents), "See your
+ * account and pay" for medium (Cl.Cm.P2). Both match the person to the council's records through
+ * its `/matching` endpoint (records.json), so both ask for the same attributes. On failure: plain
+ * words, the references and the council's other ways.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -10,7 +13,8 @@ import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import type { JWK } from 'jose';
-import { BrokerError, createBrokerClient, createMatchingHandler, koaBrokerLogin, type BrokerClient, type BrokerErrorCode, type VerifiedIdentity } from '../../src/index.js';
+import { BrokerError, createBrokerClient, createMatchingHandler, koaBrokerLogin, meetsAny, type BrokerClient, type VerifiedIdentity } from '../../src/index.js';
+import { dateInWords, esc, money, TEXT, type Locale, type Strings } from './text.js';
 import { loadRecords, matchAccount, type CouncilAccount } from './records.js';
 
 /** Options of {@link startExampleService}. */
@@ -31,8 +35,10 @@ export interface ExampleServiceOptions {
   cookieKey?: string;
   /** Allow an http:// broker (local federation only). Default: true when the broker is http://localhost or 127.0.0.1. */
   allowInsecureRequests?: boolean;
-  /** Level asked for. Default "Cl.Cm.P2". */
+  /** Level asked for to see the account and pay. Default "Cl.Cm.P2". */
   vtr?: string | string[];
+  /** Level asked for to view the bill. Default "Cl.P1" (Community Vouch is certified for Cl and P1 only). */
+  billVtr?: string | string[];
   /** Create an account when the broker asks. Default false (the policy says account_creation: false). */
   accountCreation?: boolean;
   /** The council's records. Default: records.json beside this file. */
@@ -45,86 +51,121 @@ export interface ExampleService {
   close(): Promise<void>;
 }
 
-/** The council's other ways to use the service (the same as its policy's `other_ways`). */
-const OTHER_WAYS: Array<{ text: string; href?: string }> = [
-  { text: 'Phone the council tax team on 0300 123 4567 (Monday to Friday, 9am to 5pm). We can take payment by phone.' },
-  { text: 'Visit a council office with a council tax bill. You do not need an appointment.', href: 'https://example.gov.uk/council-offices' },
-  { text: 'Pay by post with the payment slip on your bill.' },
-];
-
-const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const otherWays = () => `<ul>${OTHER_WAYS.map((w) => `<li>${esc(w.text)}${w.href ? ` <a href="${esc(w.href)}">Find a council office</a>` : ''}</li>`).join('')}</ul>`;
-
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)} - Example Borough Council</title>
-<link rel="stylesheet" href="/style.css"></head>
-<body><a class="skip" href="#main">Skip to main content</a>
-<header><p class="brand">Example Borough Council</p></header>
-<main id="main">${body}</main>
-<footer><p>This is an example service for the identity assurance broker. It holds demo records only.</p></footer>
-</body></html>`;
-}
-
 const CSS = `body{font-family:Arial,sans-serif;margin:0;color:#0b0c0c;line-height:1.5}
 header{background:#0b0c0c;color:#fff;padding:10px 20px}.brand{font-weight:bold;margin:0}
 main{max-width:640px;padding:20px}a{color:#1d70b8}a:focus,button:focus{outline:3px solid #fd0;background:#fd0;color:#0b0c0c}
 .button{display:inline-block;background:#00703c;color:#fff;border:0;padding:10px 16px;font-size:1.1em;text-decoration:none;box-shadow:0 2px 0 #002d18;cursor:pointer}
 .panel{border:5px solid #00703c;padding:15px;margin:20px 0}.ref{font-weight:bold;font-size:1.2em;letter-spacing:.05em}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px}dt{font-weight:bold}
+.language{max-width:640px;padding:10px 20px 0}.language ul{list-style:none;margin:0;padding:0;display:flex;gap:16px;justify-content:flex-end}.language [aria-current]{font-weight:bold}
+.task{border-top:1px solid #b1b4b6;padding-top:10px;margin-top:20px}
 .skip{position:absolute;left:-9999px}.skip:focus{left:10px;top:10px}footer{padding:20px;border-top:1px solid #b1b4b6;font-size:.9em}`;
 
-/** What happened, in plain words, for every error code. */
-const FAILURE_TEXT: Record<BrokerErrorCode, string> = {
-  cancelled: 'You chose not to share your details, so we have not received anything.',
-  no_match: 'Your identity was checked, but we could not find your council tax account from those details.',
-  level_not_met: 'Your identity could not be checked thoroughly enough to show your account online.',
-  provider_failed: 'The company or organisation checking your identity had a problem and could not finish.',
-  fraud_flagged: 'We could not confirm your identity online this time.',
-  timed_out: 'Signing in took too long, so it was stopped to keep your details safe.',
-  matching_failed: 'Our system could not look up your account just now.',
-  no_provider: 'You told us you cannot use any of the ways to prove your identity online.',
-  invalid_response: 'Something went wrong while signing you in. Nothing was shared.',
-  state_mismatch: 'Your sign-in could not be finished in this browser, or it took too long. Please start again.',
-  server_error: 'The sign-in service is not working at the moment. Please try again later.',
-};
+/** The two tasks: viewing the bill needs low identity confidence, the account and paying medium. */
+type Task = 'bill' | 'account';
 
-function successPage(identity: VerifiedIdentity, account: CouncilAccount | undefined): string {
-  const a = identity.attributes;
+const LANGUAGE_NAMES: Record<Locale, string> = { en: 'English', cy: 'Cymraeg' };
+
+function languageToggle(t: Strings, locale: Locale, path: string): string {
+  const items = (['en', 'cy'] as const).map((l) =>
+    l === locale
+      ? `<li><span aria-current="true" lang="${l}">${LANGUAGE_NAMES[l]}</span></li>`
+      : `<li><a href="${esc(`${path}?lang=${l}`)}" lang="${l}" hreflang="${l}">${LANGUAGE_NAMES[l]}</a></li>`,
+  );
+  return `<nav class="language" aria-label="${esc(t.languageNav)}"><ul>${items.join('')}</ul></nav>`;
+}
+
+function page(locale: Locale, path: string, title: string, body: string): string {
+  const t = TEXT[locale];
+  return `<!doctype html>
+<html lang="${locale}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)} - ${esc(t.council)}</title>
+<link rel="stylesheet" href="/style.css"></head>
+<body><a class="skip" href="#main">${esc(t.skipLink)}</a>
+<header><p class="brand">${esc(t.council)}</p></header>
+${languageToggle(t, locale, path)}
+<main id="main">${body}</main>
+<footer><p>${esc(t.footer)}</p></footer>
+</body></html>`;
+}
+
+const otherWays = (t: Strings) => `<ul>${t.otherWays.map((w) => `<li>${esc(w.text)}${w.href ? ` <a href="${esc(w.href)}">${esc(t.findOffice)}</a>` : ''}</li>`).join('')}</ul>`;
+
+function startPage(locale: Locale): string {
+  const t = TEXT[locale];
   return page(
-    'Your council tax account',
-    `<h1>Your council tax account</h1>
-<div class="panel"><p>You have proved your identity${identity.match ? ' and we found your account' : ''}.</p>
-${identity.match ? `<p>Account reference <span class="ref">${esc(identity.match.accountRef)}</span></p>` : '<p>We could not link you to a council tax account. Contact us using one of the ways below.</p>'}</div>
-<h2>Your details</h2>
-<dl><dt>Name</dt><dd>${esc(a.given_name)} ${esc(a.family_name)}</dd><dt>Date of birth</dt><dd>${esc(a.birthdate)}</dd>
-${account ? `<dt>Council tax band</dt><dd>${esc(account.band)}</dd><dt>Balance</dt><dd>£${(account.balance_pence / 100).toFixed(2)}</dd>` : ''}</dl>
-<p><a href="/">Sign out</a></p>`,
+    locale,
+    '/',
+    t.startTitle,
+    `<h1>${esc(t.startTitle)}</h1>
+<p>${esc(t.startIntro)}</p>
+<p>${esc(t.startProve)}</p>
+<section class="task" aria-labelledby="bill-heading">
+<h2 id="bill-heading">${esc(t.billHeading)}</h2>
+<p>${esc(t.billText)}</p>
+<p><a class="button" href="/login?task=bill" role="button" draggable="false" aria-describedby="bill-heading">${esc(t.billButton)}</a></p>
+</section>
+<section class="task" aria-labelledby="account-heading">
+<h2 id="account-heading">${esc(t.accountHeading)}</h2>
+<p>${esc(t.accountText)}</p>
+<p><a class="button" href="/login" role="button" draggable="false" aria-describedby="account-heading">${esc(t.startNow)}</a></p>
+</section>
+<h2>${esc(t.otherWaysHeading)}</h2>
+${otherWays(t)}`,
   );
 }
 
-function failurePage(error: BrokerError): string {
+function successPage(locale: Locale, path: string, task: Task, identity: VerifiedIdentity, account: CouncilAccount | undefined): string {
+  const t = TEXT[locale];
+  const a = identity.attributes;
+  const title = task === 'bill' ? t.billTitle : t.accountTitle;
+  const name = [a.given_name, a.family_name].filter(Boolean).join(' ');
+  const figures = account ? `<dt>${esc(t.band)}</dt><dd>${esc(account.band)}</dd><dt>${esc(t.owed)}</dt><dd>${esc(money(account.balance_pence, locale))}</dd>` : '';
   return page(
-    'We could not show your account',
-    `<h1>We could not show your account</h1>
-<p>${esc(FAILURE_TEXT[error.code])}</p>
-${error.caseReference ? `<div class="panel"><h2>Your support case</h2><p>Your support case reference is <span class="ref">${esc(error.caseReference)}</span>.</p><p>Keep it: you can use it to check your case. You do not need to contact us or the identity provider separately.</p></div>` : ''}
-${error.journeyReference ? `<p>If you contact us, quote reference <span class="ref">${esc(error.journeyReference)}</span>.</p>` : ''}
-<h2>Other ways to pay your council tax</h2>
-${otherWays()}
-<p><a href="/">Start again</a></p>`,
+    locale,
+    path,
+    title,
+    `<h1>${esc(title)}</h1>
+<div class="panel"><p>${esc(identity.match ? t.provedFound : t.provedOnly)}</p>
+${identity.match ? `<p>${esc(t.accountRef)} <span class="ref">${esc(identity.match.accountRef)}</span></p>` : `<p>${esc(t.notLinked)}</p>`}</div>
+${
+  task === 'bill'
+    ? `<h2>${esc(t.yourBill)}</h2>
+<dl><dt>${esc(t.name)}</dt><dd>${esc(name)}</dd>${figures}</dl>
+<p>${esc(t.billMore)} <a href="/login">${esc(t.accountHeading)}</a></p>`
+    : `<h2>${esc(t.yourDetails)}</h2>
+<dl><dt>${esc(t.name)}</dt><dd>${esc(name)}</dd><dt>${esc(t.dateOfBirth)}</dt><dd>${esc(dateInWords(a.birthdate, locale))}</dd>${figures}</dl>`
+}
+${identity.match ? '' : `<h2>${esc(t.otherWaysHeading)}</h2>\n${otherWays(t)}`}
+<p><a href="/">${esc(t.backToStart)}</a></p>`,
+  );
+}
+
+function failurePage(locale: Locale, path: string, task: Task, error: BrokerError): string {
+  const t = TEXT[locale];
+  return page(
+    locale,
+    path,
+    t.failTitle,
+    `<h1>${esc(t.failTitle)}</h1>
+<p>${esc(t.failure[error.code])}</p>
+${error.code === 'level_not_met' && task === 'account' ? `<p>${esc(t.billInstead)} <a href="/login?task=bill">${esc(t.billButton)}</a></p>` : ''}
+${error.caseReference ? `<div class="panel"><h2>${esc(t.caseHeading)}</h2><p>${t.caseRef(error.caseReference)}</p><p>${esc(t.caseKeep)}</p></div>` : ''}
+${error.journeyReference ? `<p>${t.quoteRef(error.journeyReference)}</p>` : ''}
+<h2>${esc(t.otherWaysFailHeading)}</h2>
+${otherWays(t)}
+<p><a href="/">${esc(t.startAgain)}</a></p>`,
   );
 }
 
 /** What a sign-in ended with, as kept for its result page. */
-type Outcome = { identity: VerifiedIdentity; account: CouncilAccount | undefined } | { error: BrokerError };
+type Outcome = ({ identity: VerifiedIdentity; account: CouncilAccount | undefined } | { error: BrokerError }) & { task: Task };
 
 /** The example's sessions: in memory, one per browser (an HttpOnly cookie), each outcome kept 30 minutes. */
 class Sessions {
   static readonly COOKIE = 'council_session';
   static readonly TTL_MS = 30 * 60 * 1000;
-  private readonly byId = new Map<string, { expires: number; outcomes: Map<string, Outcome> }>();
+  private readonly byId = new Map<string, { expires: number; outcomes: Map<string, Outcome>; tasks: Map<string, Task> }>();
   constructor(private readonly secure: boolean) {}
 
   private session(ctx: Koa.Context, create: boolean) {
@@ -134,7 +175,7 @@ class Sessions {
     let session = sid ? this.byId.get(sid) : undefined;
     if (!session && create) {
       const id = randomBytes(24).toString('base64url');
-      session = { expires: 0, outcomes: new Map() };
+      session = { expires: 0, outcomes: new Map(), tasks: new Map() };
       this.byId.set(id, session);
       ctx.cookies.set(Sessions.COOKIE, id, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: '/', overwrite: true });
     }
@@ -153,6 +194,17 @@ class Sessions {
 
   find(ctx: Koa.Context, id: string): Outcome | undefined {
     return this.session(ctx, false)?.outcomes.get(id);
+  }
+
+  /** Which task a sign-in (by its state) was started for. */
+  startTask(ctx: Koa.Context, state: string, task: Task): void {
+    const session = this.session(ctx, true)!;
+    session.tasks.set(state, task);
+    while (session.tasks.size > 10) session.tasks.delete(session.tasks.keys().next().value!);
+  }
+
+  taskOf(ctx: Koa.Context, state: unknown): Task {
+    return (typeof state === 'string' ? this.session(ctx, false)?.tasks.get(state) : undefined) ?? 'account';
   }
 }
 
@@ -190,6 +242,20 @@ export async function startExampleService(options: ExampleServiceOptions = {}): 
       : {}),
   });
 
+  const accountVtr = options.vtr ?? 'Cl.Cm.P2';
+  const billVtr = options.billVtr ?? 'Cl.P1';
+  const secure = baseUrl.startsWith('https://');
+  /** ?lang=en|cy (the toggle, remembered in a cookie), else the cookie, else English. */
+  const localeOf = (ctx: Koa.Context): Locale => {
+    const asked = ctx.query.lang;
+    if (asked === 'en' || asked === 'cy') {
+      ctx.cookies.set('council_lang', asked, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 365 * 24 * 3600 * 1000, overwrite: true });
+      return asked;
+    }
+    const kept = ctx.cookies.get('council_lang');
+    return kept === 'cy' ? 'cy' : 'en';
+  };
+
   const app = new Koa();
   app.use(async (ctx, next) => {
     ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
@@ -201,28 +267,43 @@ export async function startExampleService(options: ExampleServiceOptions = {}): 
       console.error(`example service: ${(e as Error).name} on ${ctx.method} ${ctx.path}`);
       ctx.status = 503;
       ctx.type = 'html';
-      ctx.body = failurePage(new BrokerError('server_error', 'the service could not reach the broker'));
+      ctx.body = failurePage(localeOf(ctx), '/', 'account', new BrokerError('server_error', 'the service could not reach the broker'));
     }
   });
   // Post/redirect/get: the callback keeps the outcome in this browser's session and sends the
   // browser to /result/<id>, a stable page: refresh, Back and a second tab are all harmless.
-  const sessions = new Sessions(baseUrl.startsWith('https://'));
+  const sessions = new Sessions(secure);
+  const taskOf = (ctx: Koa.Context): Task => (ctx.query.task === 'bill' ? 'bill' : 'account');
+  // Remember which task each sign-in was for (by its state), for its result page.
+  app.use(async (ctx, next) => {
+    await next();
+    const location = ctx.path === '/login' && ctx.status === 303 ? ctx.response.get('Location') : '';
+    const state = location ? new URL(location).searchParams.get('state') : null;
+    if (state) sessions.startTask(ctx, state, taskOf(ctx));
+  });
   app.use(
     koaBrokerLogin<Koa.Context>(brokerClient, {
       cookieKey,
-      vtr: options.vtr ?? 'Cl.Cm.P2',
+      vtr: accountVtr,
+      // Both tasks match the person to the council's records: name, date of birth and postcode.
       attributes: ['given_name', 'family_name', 'birthdate', 'address'],
+      loginOptions: (ctx) => ({ vtr: taskOf(ctx) === 'bill' ? billVtr : accountVtr, uiLocales: localeOf(ctx) }),
       onSuccess(ctx, identity) {
         const account = identity.match ? records.find((r) => r.account_ref === identity.match!.accountRef) : undefined;
-        return `/result/${sessions.keep(ctx, { identity, account })}`;
+        // The level reached decides what is shown, whatever the task asked: the bill at P1.
+        const accountVectors = typeof accountVtr === 'string' ? [accountVtr] : accountVtr;
+        const task: Task = meetsAny(identity.level, accountVectors) ? sessions.taskOf(ctx, ctx.query.state) : 'bill';
+        return `/result/${sessions.keep(ctx, { identity, account, task })}`;
       },
       onError(ctx, error) {
-        return `/result/${sessions.keep(ctx, { error })}`;
+        return `/result/${sessions.keep(ctx, { error, task: sessions.taskOf(ctx, ctx.query.state) })}`;
       },
     }),
   );
   app.use(async (ctx) => {
     if (ctx.path === '/matching') return matching.koa(ctx);
+    const locale = localeOf(ctx);
+    const t = TEXT[locale];
     const result = /^\/result\/([\w-]{1,64})$/.exec(ctx.path);
     if (result && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
       const outcome = sessions.find(ctx, result[1]!);
@@ -230,10 +311,10 @@ export async function startExampleService(options: ExampleServiceOptions = {}): 
       ctx.type = 'html';
       if (!outcome) {
         ctx.status = 404;
-        ctx.body = page('This page has expired', '<h1>This page has expired</h1><p>For your security, what you saw here is kept for 30 minutes and only in the browser you signed in with.</p><p><a href="/">Start again</a></p>');
+        ctx.body = page(locale, ctx.path, t.expiredTitle, `<h1>${esc(t.expiredTitle)}</h1><p>${esc(t.expiredText)}</p><p><a href="/">${esc(t.startAgain)}</a></p>`);
         return;
       }
-      ctx.body = 'error' in outcome ? failurePage(outcome.error) : successPage(outcome.identity, outcome.account);
+      ctx.body = 'error' in outcome ? failurePage(locale, ctx.path, outcome.task, outcome.error) : successPage(locale, ctx.path, outcome.task, outcome.identity, outcome.account);
       return;
     }
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
@@ -248,19 +329,11 @@ export async function startExampleService(options: ExampleServiceOptions = {}): 
     if (ctx.path !== '/') {
       ctx.status = 404;
       ctx.type = 'html';
-      ctx.body = page('Page not found', '<h1>Page not found</h1><p><a href="/">Go to the start page</a></p>');
+      ctx.body = page(locale, ctx.path, t.notFoundTitle, `<h1>${esc(t.notFoundTitle)}</h1><p><a href="/">${esc(t.goToStart)}</a></p>`);
       return;
     }
     ctx.type = 'html';
-    ctx.body = page(
-      'Pay your council tax',
-      `<h1>Pay your council tax</h1>
-<p>Use this service to see your council tax account, your band and what you owe, and to pay.</p>
-<p>You will need to prove your identity. You can choose who checks it: a public service, a company or a charity.</p>
-<p><a class="button" href="/login" role="button" draggable="false">Start now</a></p>
-<h2>Other ways to pay</h2>
-${otherWays()}`,
-    );
+    ctx.body = startPage(locale);
   });
 
   const server: Server = await new Promise((resolve, reject) => {
