@@ -139,6 +139,7 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     allowInsecureRequests: config.allowInsecureIdps,
     now: () => new Date(now()),
     health: { intervalMs: config.health.intervalMs, timeoutMs: config.health.timeoutMs },
+    requestTimeoutMs: config.idpTimeoutMs,
     logger,
   });
 

@@ -56,8 +56,8 @@ export interface Behaviour {
   scores?: Gpg45Scores | null;
   /**
    * Return codes (as GOV.UK One Login's `returnCode` claim): with any, the authorization ends with
-   * error=access_denied and `error_description` "return_code: A B" (the broker: cancelled, unless
-   * one of them is in the fraud list of the broker's reading, see README).
+   * error=access_denied and `error_description` "return_code: A B" (the broker reads them with the
+   * federation's vocabulary, policies/broker.yaml return_codes: docs/adr/0006-return-codes.md).
    */
   returnCodes?: string[];
 }

@@ -260,6 +260,32 @@ export const relyingPartySchema = z
     }
   });
 
+const returnCode = z.string().regex(/^[A-Za-z0-9_-]{1,16}$/, 'must be a code of 1 to 16 letters, digits, _ or -');
+/**
+ * What providers' return codes mean (docs/adr/0006-return-codes.md): each code under who caused
+ * the failure. A code may be in one list only.
+ */
+export const returnCodesSchema = z
+  .strictObject({
+    /** The person's evidence could not reach the level asked for (no suitable documents, too little history). */
+    evidence: z.array(returnCode).default(['N']),
+    /** The provider could not complete the check (its own technical failure). */
+    provider: z.array(returnCode).default(['T']),
+    /** Identity fraud suspected (a contra-indicator over the threshold): no other provider is offered. */
+    fraud: z.array(returnCode).default(['F', 'D', 'V']),
+  })
+  .default({ evidence: ['N'], provider: ['T'], fraud: ['F', 'D', 'V'] })
+  .superRefine((rc, ctx) => {
+    const seen = new Map<string, string>();
+    for (const category of ['evidence', 'provider', 'fraud'] as const) {
+      rc[category].forEach((code, i) => {
+        const other = seen.get(code);
+        if (other) ctx.addIssue({ code: 'custom', path: [category, i], message: `${code} is also under ${other}: a code has one meaning` });
+        seen.set(code, category);
+      });
+    }
+  });
+
 export const brokerPolicySchema = z.strictObject({
   journey: z.strictObject({
     ttl_minutes: z.number().int().min(5).max(90, 'must be at most 90 (no journey state is kept longer)').default(90),
@@ -286,6 +312,7 @@ export const brokerPolicySchema = z.strictObject({
    * attribute set (docs/adr/0004-standard-attribute-request.md). Every service's
    * permitted_attributes must be within it.
    */
+  return_codes: returnCodesSchema,
   identity_provider_request: z
     .strictObject({ attributes: z.array(attributeNameSchema).min(1).refine((a) => new Set(a).size === a.length, 'must not repeat an attribute') })
     .default({ attributes: ['given_name', 'family_name', 'birthdate', 'address'] }),

@@ -104,4 +104,13 @@ describe('levels.yaml: GPG 45 profiles', () => {
     edit(dir, 'levels.yaml', (t) => t.replace(/ {4}authenticators:\n {6}requirement: GPG 44 low.*\n {6}amr: .*\n/, ''));
     expect(issuesOf(dir)).toContainEqual({ file: 'levels.yaml', field: 'authentication.0.authenticators', message: 'is required (object)' });
   });
+
+  it('return codes: the shipped vocabulary puts each code under one cause; a code under two causes or a bad code names the field', () => {
+    expect(loadPolicies(defaultPoliciesDir, { now: NOW }).broker.return_codes).toEqual({ evidence: ['N'], provider: ['T'], fraud: ['F', 'D', 'V'] });
+    const dir = copy();
+    edit(dir, 'broker.yaml', (t) => t.replace('provider: [T]', 'provider: [T, N, "x y"]'));
+    const issues = issuesOf(dir);
+    expect(issues).toContainEqual({ file: 'broker.yaml', field: 'return_codes.provider.1', message: 'N is also under evidence: a code has one meaning' });
+    expect(issues).toContainEqual({ file: 'broker.yaml', field: 'return_codes.provider.2', message: 'must be a code of 1 to 16 letters, digits, _ or -' });
+  });
 });

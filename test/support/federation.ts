@@ -45,6 +45,8 @@ export interface FederationOptions {
   issuerScheme?: 'http' | 'https';
   /** Start a wallet stub for each wallet provider in the policies (default true). */
   wallets?: boolean;
+  /** How long the brokers wait for an IdP's token and key requests (config idpTimeoutMs; default 10000). */
+  idpTimeoutMs?: number;
 }
 
 export interface TestClock {
@@ -157,6 +159,7 @@ export async function startFederation(options: FederationOptions = {}): Promise<
       idpIssuerOverrides: overrides,
       logLevel: 'info',
       health: { intervalMs: 60_000, timeoutMs: 1_000 },
+      ...(options.idpTimeoutMs ? { idpTimeoutMs: options.idpTimeoutMs } : {}),
     });
     // Policies are read from disk at each broker's start, so a test can change them before.
     const own: string[] = [];

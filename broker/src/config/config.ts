@@ -71,6 +71,11 @@ export const configSchema = z.object({
   metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** pino log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * How long the broker waits for an identity provider's discovery, token and key requests
+   * (whole seconds; rounded up). Beyond it the provider has failed (`idp.timeout`). IDP_TIMEOUT_MS.
+   */
+  idpTimeoutMs: z.number().int().min(1_000).max(60_000).default(10_000),
   /** IdP health checks. */
   health: z
     .object({ intervalMs: z.number().int().positive().default(15_000), timeoutMs: z.number().int().positive().default(2_000) })
@@ -154,6 +159,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerConfi
     metricsToken: env.METRICS_TOKEN || undefined,
     idpIssuerOverrides: env.IDP_ISSUER_OVERRIDES ? parseJsonEnv('IDP_ISSUER_OVERRIDES', env.IDP_ISSUER_OVERRIDES) : undefined,
     logLevel: env.LOG_LEVEL as BrokerConfig['logLevel'] | undefined,
+    idpTimeoutMs: env.IDP_TIMEOUT_MS ? Number(env.IDP_TIMEOUT_MS) : undefined,
   });
 }
 

@@ -1,10 +1,11 @@
 /** What can happen to a journey. Events are past tense; I/O happens before, its result arrives here. */
 import type { AtProvider, FailureReason, ReturnedIdentity } from './journey-state.js';
+import type { UpstreamCause } from '../upstream/errors.js';
 
 export type JourneyEvent =
   | { type: 'idpChosen'; idpId: string; upstream: AtProvider['upstream'] }
   | { type: 'idpReturned'; identity: ReturnedIdentity }
-  | { type: 'idpFailed'; reason: Extract<FailureReason, 'cancelled' | 'provider_failed' | 'level_not_met' | 'fraud_flagged'> }
+  | { type: 'idpFailed'; reason: Extract<FailureReason, 'cancelled' | 'provider_failed' | 'level_not_met' | 'fraud_flagged'>; cause?: UpstreamCause }
   | { type: 'consentGiven' }
   | { type: 'consentRefused' }
   | { type: 'matched'; accountRef: string }

@@ -21,6 +21,7 @@ export type FailureReason = ErrorReason;
 export type { UpstreamSecrets } from '../upstream/index.js';
 import type { UpstreamSecrets } from '../upstream/index.js';
 import type { WalletSecrets } from '../wallet/verifier.js';
+import type { UpstreamCause } from '../upstream/errors.js';
 
 /** What came back from the IdP, reduced to what this service asked for and may have. */
 export interface ReturnedIdentity {
@@ -95,6 +96,8 @@ export interface Failed extends Common {
   stage: StateName;
   idpId?: string;
   caseRef?: string;
+  /** What exactly went wrong at the provider, as an audit code (upstream/errors.ts). */
+  cause?: UpstreamCause;
 }
 
 export type JourneyState = ChoosingProvider | AtProvider | Consenting | Matching | NeedsExtraAttribute | Complete | Failed;

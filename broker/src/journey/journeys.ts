@@ -219,6 +219,8 @@ function auditInput({ next, event, previous }: Transition): AuditEventInput {
         client: next.clientId,
         idp: 'idpId' in next ? (next.idpId ?? null) : null,
         reason: next.name === 'failed' ? next.reason : null,
+        // What exactly went wrong at the provider (an audit code: upstream/errors.ts).
+        ...(next.name === 'failed' && next.cause && event === 'idpFailed' ? { cause: next.cause } : {}),
         // The levels asked for, once, at the start: a case opened later names them.
         ...(previous === undefined ? requestedForAudit(next.requested) : {}),
         // What went to the service, by attribute name (never values): the citizen's record shows it.

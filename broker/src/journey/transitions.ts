@@ -4,6 +4,7 @@
  */
 import type { EventOf, EventType, JourneyEvent } from './events.js';
 import type { FailureReason, Failed, JourneyState, StateName, StateOf } from './journey-state.js';
+import type { UpstreamCause } from '../upstream/errors.js';
 
 type Handler<S extends StateName, E extends EventType> = (state: StateOf<S>, event: EventOf<E>) => JourneyState;
 type Handlers = { [S in StateName]: { [E in EventType]?: Handler<S, E> } };
@@ -15,10 +16,10 @@ type Handlers = { [S in StateName]: { [E in EventType]?: Handler<S, E> } };
  */
 export const RETRYABLE_WITH_ANOTHER_PROVIDER: readonly FailureReason[] = ['provider_failed', 'level_not_met', 'cancelled'];
 
-const fail = (state: JourneyState, reason: FailureReason): Failed => {
+const fail = (state: JourneyState, reason: FailureReason, cause?: UpstreamCause): Failed => {
   const { name: stage, ...rest } = state;
   const common = pickCommon(rest as JourneyState);
-  return { ...common, name: 'failed', reason, stage, ...('idpId' in state ? { idpId: state.idpId } : {}) };
+  return { ...common, name: 'failed', reason, stage, ...('idpId' in state ? { idpId: state.idpId } : {}), ...(cause ? { cause } : {}) };
 };
 
 function pickCommon(s: JourneyState) {
@@ -34,7 +35,7 @@ export const transitions = {
   },
   atProvider: {
     idpReturned: (s, e) => ({ ...pickCommon(s), name: 'consenting', idpId: s.idpId, identity: e.identity }),
-    idpFailed: (s, e) => fail(s, e.reason),
+    idpFailed: (s, e) => fail(s, e.reason, e.cause),
     // The citizen came back to the picker (browser back, or "choose another provider").
     anotherProviderRequested: (s) => ({ ...pickCommon(s), name: 'choosingProvider' }),
     idpChosen: (s, e) => ({ ...pickCommon(s), name: 'atProvider', idpId: e.idpId, upstream: e.upstream, tried: [...new Set([...s.tried, e.idpId])] }),

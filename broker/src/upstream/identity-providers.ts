@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { scoresFromEvidence, type AttributeName, type Gpg45Scores, type IdentityProviderPolicy, type Policies, type Vector } from '@idbroker/policies';
 import { Circuit } from './circuit.js';
 import { UpstreamError } from './errors.js';
+import { returnCodeFailure, returnCodesFrom } from './return-codes.js';
 
 export interface UpstreamOptions {
   /** The trust framework; a function is re-read at every call (policies reloaded at run time). */
@@ -233,7 +234,12 @@ export class IdentityProviders {
     const error = params.get('error');
     if (error !== null) {
       // Validated like any response (iss and state checked above, and again by the library).
-      if (error === 'access_denied') throw new UpstreamError('cancelled', `${idpId} answered access_denied`);
+      if (error === 'access_denied') {
+        // Return codes say why the provider could not verify the person (upstream/return-codes.ts).
+        const codes = returnCodesFrom(params.get('error_description'));
+        if (codes) throw returnCodeFailure(idpId, codes, this.policies.broker.return_codes);
+        throw new UpstreamError('cancelled', `${idpId} answered access_denied`);
+      }
       if (error === 'server_error' || error === 'temporarily_unavailable') {
         this.failed(idpId);
         throw new UpstreamError('provider_failed', `${idpId} answered ${error}`);

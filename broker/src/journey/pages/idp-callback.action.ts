@@ -47,7 +47,7 @@ export async function idpCallback(ctx: Koa.Context, kit: JourneyKit): Promise<vo
   } catch (e) {
     if (!(e instanceof UpstreamError)) throw e;
     ctx.state.failureDetail = e.detail;
-    event = { type: 'idpFailed', reason: e.reason === 'invalid_response' ? 'provider_failed' : e.reason };
+    event = { type: 'idpFailed', reason: e.reason === 'invalid_response' ? 'provider_failed' : e.reason, cause: e.code };
   }
   // access_denied (the person chose another provider there, or it could not confirm them): the
   // choice of provider again, saying so, rather than a dead end (both steps audited).
