@@ -17,6 +17,28 @@ import { loadPolicies } from '@idbroker/policies';
 import { startFakeOp } from '../src/testing.js';
 import { freePort } from '../../test/support/ports.js';
 import { testPolicies } from '../../test/support/policies.js';
+import { BrowserClient, getText } from '../../test/support/browser-client.js';
+import { signInAtStub } from '../../test/support/idp-stub-driver.js';
+import { visibleText } from '../../test/support/text.js';
+import { resolveLocalhostNames } from '../../scripts/local-federation.js';
+
+// This process reaches the parts of npm start (and the new service) at their *.localhost names, as a browser does.
+resolveLocalhostNames();
+
+/**
+ * "Empty folder to first verified user" (issue 15): how long each step of the READMEs' path
+ * takes here, what the person types, and what they do in the browser. Printed at the end of the
+ * file's run, never asserted (speed is `npm run bench`'s business).
+ */
+const path: { step: string; typed: string[]; ms: number }[] = [];
+async function timed<T>(step: string, typed: string[], run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await run();
+  } finally {
+    path.push({ step, typed, ms: Math.round(performance.now() - started) });
+  }
+}
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -56,7 +78,9 @@ function linkFromRepo(name: string): void {
 
 beforeAll(async () => {
   tmp = realpathSync(mkdtempSync(join(tmpdir(), 'rp-sdk-package-')));
-  const { stdout } = await run('npm', ['pack', '--workspace', 'relying-party-sdk', '--pack-destination', tmp, '--json'], { cwd: root, env: plainEnv(), maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await timed('pack the SDK (until it is on the registry)', ['npm pack -w relying-party-sdk'], () =>
+    run('npm', ['pack', '--workspace', 'relying-party-sdk', '--pack-destination', tmp, '--json'], { cwd: root, env: plainEnv(), maxBuffer: 16 * 1024 * 1024 }),
+  );
   const [packed] = JSON.parse(stdout) as { filename: string }[];
   tarball = join(tmp, packed!.filename);
   installed = join(tmp, 'node_modules', ...NAME.split('/'));
@@ -71,6 +95,17 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
+  if (path.some((p) => p.step === 'a person signs in at the new service')) {
+    const typed = path.flatMap((p) => p.typed);
+    const total = path.reduce((sum, p) => sum + p.ms, 0);
+    console.log(
+      [
+        'Empty folder to first verified user (README + relying-party-sdk/README.md; the federation already running):',
+        ...path.map((p) => `  ${String(p.ms).padStart(6)} ms  ${p.step}${p.typed.length ? `   [${p.typed.join(' ; ')}]` : ''}`),
+        `  ${String(total).padStart(6)} ms  in all (machine time; reading and typing not counted); ${typed.filter((t) => !t.startsWith('browser:') && !t.startsWith('file:')).length} commands typed, ${typed.filter((t) => t.startsWith('file:')).length} file saved, ${typed.filter((t) => t.startsWith('browser:')).length} browser actions`,
+      ].join('\n'),
+    );
+  }
 });
 
 describe('the published package', () => {
@@ -195,10 +230,15 @@ describe('a stranger installs it: npm install of the packed file into an empty p
 
   beforeAll(async () => {
     app = join(tmp, 'my-service');
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-service', version: '1.0.0', private: true, type: 'module' }));
+    await timed('an empty project', ['mkdir my-service && cd my-service && npm init -y && npm pkg set type=module'], async () => {
+      mkdirSync(app);
+      await run('npm', ['init', '-y'], { cwd: app, env: plainEnv() });
+      await run('npm', ['pkg', 'set', 'type=module'], { cwd: app, env: plainEnv() });
+    });
     // Its dependencies come from npm's cache (filled by the repository's npm ci) or the registry.
-    await run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, env: plainEnv(), timeout: 240_000, maxBuffer: 16 * 1024 * 1024 });
+    await timed('install the packed SDK', ['npm install ../identity-assurance-broker/idbroker-relying-party-sdk-0.1.0.tgz'], () =>
+      run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, env: plainEnv(), timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }),
+    );
   }, 300_000);
 
   it('`npm publish --dry-run` is clean: no warning about the manifest, the bin and every entry point included', async () => {
@@ -296,4 +336,92 @@ describe('a stranger installs it: npm install of the packed file into an empty p
       await op.close();
     }
   }, 90_000);
+
+  it('on npm start, through the READMEs only: init, npm run onboard (the running broker takes it, no restart), the README service, and a person verified through a whole journey', async () => {
+    const ports = { broker: await freePort(), service: await freePort(), example: await freePort(), 'civic-id': await freePort(), 'swift-verify': await freePort(), 'community-vouch': await freePort() };
+    const policies = testPolicies(); // the repository's policies/ (dates moved on), so the test leaves the repository as it was
+    const brokerUrl = `http://localhost:${ports.broker}`;
+    const base = `http://my-service.localhost:${ports.service}`;
+    const env: NodeJS.ProcessEnv = {
+      ...plainEnv(),
+      BROKER_PORT: String(ports.broker),
+      SERVICE_PORT: String(ports.example),
+      CIVIC_ID_PORT: String(ports['civic-id']),
+      SWIFT_VERIFY_PORT: String(ports['swift-verify']),
+      COMMUNITY_VOUCH_PORT: String(ports['community-vouch']),
+      POLICIES_DIR: policies.dir,
+      LOG_LEVEL: 'info',
+    };
+    for (const v of ['REDIS_URL', 'NODE_ENV', 'BROKER_ISSUER']) delete env[v];
+    let federationOutput = '';
+    let serviceOutput = '';
+    const federation = spawn(process.execPath, ['--conditions=@idbroker/source', '--import', 'tsx', 'scripts/start-federation.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    federation.stdout.on('data', (d) => (federationOutput += d));
+    federation.stderr.on('data', (d) => (federationOutput += d));
+    let service: ReturnType<typeof spawn> | undefined;
+    const waitFor = async (what: string, done: () => boolean, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms\n--- npm start:\n${federationOutput.slice(-3000)}\n--- service:\n${serviceOutput}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await timed('the federation (README quick start, left running)', ['npm start'], () => waitFor('npm start prints its URLs', () => federationOutput.includes('Performance per IdP'), 60_000));
+      await timed('key pair and draft policy entry', ['npx idbroker-rp init --client-id first-service --redirect-uri http://my-service.localhost:4000/callback --name "My service" --organisation "My organisation"'], () =>
+        run('npx', ['--no-install', 'idbroker-rp', 'init', '--client-id', 'first-service', '--redirect-uri', `${base}/callback`, '--name', 'My service', '--organisation', 'My organisation'], { cwd: app, env: plainEnv(), timeout: 60_000 }),
+      );
+      const onboarded = await timed('onboard the service on the running broker', ['npm run onboard -- service ../my-service/first-service.policy.yaml --other-way "Phone us on 0300 123 4567."'], () =>
+        run('npm', ['run', '-s', 'onboard', '--', 'service', join(app, 'first-service.policy.yaml'), '--other-way', 'Phone us on 0300 123 4567.'], { cwd: root, env: { ...plainEnv(), POLICIES_DIR: policies.dir }, timeout: 60_000 }),
+      );
+      expect(onboarded.stdout).toContain('Added the service first-service: relying-parties/first-service.yaml');
+      await timed('the running broker takes it (its folder watch)', [], () =>
+        waitFor('the broker logs the new policy', () => /"added":\["first-service"\][^\n]*policy version 2 in force/.test(federationOutput), 15_000),
+      );
+      expect(federationOutput).not.toContain('policy change refused');
+
+      const readme = readFileSync(join(root, 'relying-party-sdk', 'README.md'), 'utf8');
+      writeFileSync(join(app, 'service.mjs'), /<!-- service\.mjs[^\n]*-->\n```js\n([\s\S]*?)\n```/.exec(readme)![1]!);
+      path.push({ step: 'write service.mjs (the README block, as it stands)', typed: ['file: service.mjs'], ms: 0 });
+      await timed('start the service', ['node service.mjs'], async () => {
+        service = spawn(process.execPath, ['service.mjs'], { cwd: app, env: { ...plainEnv(), BROKER_ISSUER: brokerUrl, CLIENT_ID: 'first-service', BASE_URL: base, PORT: String(ports.service) }, stdio: ['ignore', 'pipe', 'pipe'] });
+        service.stdout!.on('data', (d) => (serviceOutput += d));
+        service.stderr!.on('data', (d) => (serviceOutput += d));
+        await waitFor('service.mjs listens', () => serviceOutput.includes('listening on') || service!.exitCode !== null, 30_000);
+        expect(serviceOutput).toContain(`listening on ${base}`);
+      });
+
+      // A person, in a scripted browser: the service's page, its link, the picker, Civic ID (password
+      // and one-time code), consent, and back to the service.
+      const result = await timed(
+        'a person signs in at the new service',
+        ['browser: open the service', 'browser: press "Prove your identity"', 'browser: choose Civic ID', 'browser: Continue', 'browser: username', 'browser: password', 'browser: Continue', 'browser: one-time code', 'browser: Continue', 'browser: Share and continue'],
+        async () => {
+          const browser = new BrowserClient();
+          const home = await browser.follow(`${base}/`);
+          expect(await getText(home.response)).toContain('href="/login"');
+          const picker = await browser.follow(`${base}/login`);
+          expect(picker.url).toMatch(new RegExp(`^${brokerUrl}/journey/`));
+          const pickerHtml = await getText(picker.response);
+          expect(visibleText(pickerHtml)).toContain('My service');
+          const chosen = await browser.submitForm(pickerHtml, picker.url, { formSelector: 'provider', fields: { provider: 'civic-id' } });
+          expect(chosen.status).toBe(303);
+          const back = await signInAtStub(browser, new URL(chosen.headers.get('location')!, picker.url), { username: 'margaret', password: 'demo-password', secondFactor: 'code' });
+          const consent = await browser.follow(back);
+          const consentHtml = await getText(consent.response);
+          expect(consent.url).toMatch(/\/consent$/);
+          const approved = await browser.submitForm(consentHtml, consent.url, { formSelector: 'consent', fields: { decision: 'approve' } });
+          const landed = await browser.follow(new URL(approved.headers.get('location')!, consent.url));
+          return { url: landed.url, text: visibleText(await getText(landed.response)) };
+        },
+      );
+      expect(result.url).toMatch(new RegExp(`^${base}/result/`));
+      expect(result.text).toContain('Hello Margaret Okafor. No account from the broker: find it yourself from the pairwise subject.');
+    } finally {
+      service?.kill('SIGTERM');
+      federation.kill('SIGTERM');
+      await new Promise((r) => (federation.exitCode !== null ? r(null) : federation.once('exit', r)));
+      policies.remove();
+    }
+  }, 180_000);
 });
