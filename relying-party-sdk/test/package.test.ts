@@ -254,7 +254,12 @@ describe('a stranger installs it: npm install of the packed file into an empty p
     const manifest = JSON.parse(readFileSync(join(root, 'relying-party-sdk', 'package.json'), 'utf8')) as Record<string, unknown>;
     // What provenance (npm publish --provenance from CI) and the registry page need.
     expect(manifest).toMatchObject({ license: 'MIT', publishConfig: { access: 'public', provenance: true }, bin: { 'idbroker-rp': 'dist/cli.js' } });
-    expect((manifest.repository as { url: string; directory: string }).directory).toBe('relying-party-sdk');
+    // The repository's address is not guessed: it is the root package.json's (none yet). Provenance
+    // (npm publish --provenance) needs one: add repository.url (with directory: relying-party-sdk)
+    // where the repository has its public home, at the root and here.
+    const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest.repository).toEqual(rootManifest.repository);
+    expect(manifest.homepage).toEqual(rootManifest.homepage);
   }, 300_000);
 
   it('`npx idbroker-rp init` writes the key pair (private key mode 600) and a draft policy entry the federation\'s own checks accept; it never overwrites', async () => {
