@@ -278,6 +278,25 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     logger.info({ method: ctx.method, path: ctx.path.replace(/\/journey\/[^/]+/, '/journey/:uid'), status, ms: seconds * 1000 }, 'request');
   });
 
+  // The OpenID Provider's own endpoints (discovery, authorize and its resume, PAR, token, JWKS,
+  // userinfo) go to it straight from here: past HSTS, Secure cookies, the error page, the access
+  // log and latency metrics above, and not through the assets, the routers of the pages and the
+  // support desk below (none of which has a route on these paths).
+  const oidc = provider.callback();
+  app.use(async (ctx, next) => {
+    if (!OIDC_PATHS.test(ctx.path)) return next();
+    ctx.respond = false;
+    const open = OPEN_TO_BROWSERS[ctx.path];
+    if (open) {
+      // Public, the same for everyone, and changed only by a deployment or a key rotation
+      // (the next key is published well before it signs).
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') ctx.res.setHeader('Cache-Control', open.cacheControl);
+    } else {
+      withoutCors(ctx.res);
+    }
+    await oidc(ctx.req, ctx.res);
+  });
+
   app.use(views.assets);
 
   const ops = new Router();
@@ -388,21 +407,9 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
   app.use(journey.routes());
   app.use(journey.allowedMethods());
 
-  // Everything else is the OpenID Provider's (discovery, authorize, PAR, token, JWKS, userinfo);
-  // any other path is a page a person may have typed: a proper "page not found", not a bare one.
-  const oidc = provider.callback();
+  // Any other path is a page a person may have typed: a proper "page not found", not a bare one.
   app.use(async (ctx) => {
-    if (!OIDC_PATHS.test(ctx.path)) throw new PublicError(404, 'not_found', `no page at ${ctx.path}`);
-    ctx.respond = false;
-    const open = OPEN_TO_BROWSERS[ctx.path];
-    if (open) {
-      // Public, the same for everyone, and changed only by a deployment or a key rotation
-      // (the next key is published well before it signs).
-      if (ctx.method === 'GET' || ctx.method === 'HEAD') ctx.res.setHeader('Cache-Control', open.cacheControl);
-    } else {
-      withoutCors(ctx.res);
-    }
-    await oidc(ctx.req, ctx.res);
+    throw new PublicError(404, 'not_found', `no page at ${ctx.path}`);
   });
 
   let server: Server | undefined;
