@@ -5,16 +5,18 @@
  * check goes to one instance); the bad edit is refused by both, named in their logs, and the
  * policy in force stays. "Follows" is polled with a deadline, never slept on.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addService, changeProvider } from '@idbroker/policies';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { startFederation, type Federation } from '../support/federation.js';
 import { Citizen, type Landing } from '../support/citizen.js';
-import { SECOND_SERVICE } from '../support/policies.js';
+import { SECOND_SERVICE, testPolicies } from '../support/policies.js';
+import { freePort } from '../support/ports.js';
 import { signInAtStub } from '../support/idp-stub-driver.js';
 import { DEMO_PASSWORD } from '../support/federation.js';
 import { visibleText } from '../support/text.js';
@@ -152,4 +154,30 @@ describe('policy changes under two running brokers on one Redis', () => {
       await eventually(`instance ${i} takes the corrected file`, async () => fed.brokers[i]!.policies.relyingParty(NEW_SERVICE.client_id)?.display_name === 'Register to vote');
     }
   });
+});
+
+describe('a broker process (broker/src/main.ts) with POLICIES_WATCH=false', () => {
+  it('reloads its policy folder on SIGHUP', async () => {
+    const policies = testPolicies();
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), BROKER_ISSUER: `http://127.0.0.1:${port}`, POLICIES_DIR: policies.dir, POLICIES_WATCH: 'false', LOG_LEVEL: 'info' };
+    for (const v of ['REDIS_URL', 'NODE_ENV']) delete env[v];
+    let output = '';
+    const child = spawn(process.execPath, ['--conditions=@idbroker/source', '--import', 'tsx', 'broker/src/main.ts'], { cwd: resolve(import.meta.dirname, '../..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    try {
+      await eventually('the broker listens', async () => output.includes('broker listening') || (child.exitCode !== null && Promise.reject(new Error(output))), 45_000);
+      expect(output).not.toContain('watching the policy folder');
+      changeProvider('swift-verify', 'suspend', { dir: policies.dir });
+      child.kill('SIGHUP');
+      const line = await eventually('the broker reloads on SIGHUP', async () => output.split('\n').find((l) => l.includes('policy version 2 in force')));
+      expect(JSON.parse(line)).toMatchObject({ trigger: 'SIGHUP', providers: { changed: ['swift-verify'] } });
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200); // still serving
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      policies.remove();
+    }
+  }, 90_000);
 });
