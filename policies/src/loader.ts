@@ -193,6 +193,7 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
       if (idpIds.has(wallet.id)) issues.push({ file, field: 'id', message: `"${wallet.id}" is also the id in ${idpIds.get(wallet.id)}` });
       idpIds.set(wallet.id, file);
       checkWallet(file, wallet);
+      checkCertification(file, wallet);
       checkProviderWelsh(file, wallet);
       walletProviders.push(wallet);
       continue;
@@ -225,11 +226,22 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
   if (identityProviders.length === 0 && !issues.some((i) => i.file.startsWith('identity-providers')))
     issues.push({ file: 'identity-providers', field: '', message: 'no identity provider is defined' });
 
-  /** The certification record against levels.yaml, `certified` and the calendar. */
-  function checkCertification(file: string, idp: IdentityProviderPolicy): void {
+  /**
+   * The certification record against levels.yaml, `certified` and the calendar. An IdP's profiles
+   * must reach its certified confidence; a wallet is a holder service provider with no profiles of
+   * its own (its credential issuers' levels give the confidence).
+   */
+  function checkCertification(file: string, idp: IdentityProviderPolicy | WalletProviderPolicy): void {
     const c = idp.certification;
     const day = (d: string) => new Date(`${d}T00:00:00Z`).getTime();
-    if (levels) {
+    const wallet = idp.kind === 'wallet';
+    if (wallet) {
+      if (c.role !== 'holder_service_provider')
+        issues.push({ file, field: 'certification.role', message: `is ${c.role}: a wallet is certified as a holder_service_provider` });
+      if (c.profiles.length > 0)
+        issues.push({ file, field: 'certification.profiles', message: 'must be empty for a wallet: its confidence comes from credential_issuers[].level, not from checks of its own' });
+    }
+    if (levels && !wallet) {
       let highest = 0;
       c.profiles.forEach((name, i) => {
         const level = levels!.profileLevel(name);
@@ -248,6 +260,8 @@ export function loadPolicies(dir: string = defaultPoliciesDir, options: LoadOpti
           message: `is ${idp.certified.confidence}, but the profiles in certification.profiles reach ${reached}: certify a ${idp.certified.confidence} profile or set ${reached}`,
         });
       }
+    }
+    if (levels) {
       let highestAuth = -1;
       c.authentication.forEach((a, i) => {
         const rank = levels!.authenticationRank(a);

@@ -172,6 +172,11 @@ export const walletProviderSchema = z.strictObject({
   /** Authentication: what the wallet's holder binding reaches; confidence: the most any issuer's credential may give. */
   certified: z.strictObject({ confidence: z.string(), authentication: z.string() }),
   certification_expires: date,
+  /**
+   * The wallet's certificate under the trust framework, as a holder service provider (the role
+   * that holds a person's credentials and presents them): checked and shown like an IdP's.
+   */
+  certification: certificationSchema,
   status: z.enum(['enabled', 'suspended']),
   what_you_will_need: z.array(z.string().min(1)).min(1),
   /** The same text in Welsh. */

@@ -99,4 +99,44 @@ describe('policies: wallet providers', () => {
     const p = loadPolicies(dir2, { now: new Date('2026-11-23') });
     expect(p.warnings).toContainEqual({ file: WALLET, field: 'certification_expires', message: expect.stringContaining('expired on 2026-01-31') });
   });
+
+  it('the shipped wallet carries a certification record as a holder service provider, checked like an IdP\'s', () => {
+    const p = loadPolicies(defaultPoliciesDir, { now: new Date('2026-11-23') });
+    const wallet = p.walletProvider('digital-wallet')!;
+    expect(wallet.certification).toMatchObject({
+      trust_framework: { version: '1.0', cy: { name: expect.any(String) } },
+      role: 'holder_service_provider',
+      certification_body: { name: expect.any(String), ukas_accreditation: expect.any(String) },
+      certificate_reference: expect.any(String),
+      register: { entry: expect.stringMatching(/^https:/), status: 'listed' },
+      profiles: [],
+    });
+    expect(wallet.certification.authentication).toContain(wallet.certified.authentication);
+    expect(p.missingWelsh.filter((m) => m.file === WALLET)).toEqual([]);
+  });
+
+  it('a wallet without a certificate, certified in another role, with profiles of its own or beyond its authentication names file and field', () => {
+    const dir = copy();
+    edit(dir, WALLET, (t) => t.replace(/^certification:\n(?: {2}.*\n| {4}.*\n)+/m, ''));
+    expect(issuesOf(dir)).toContainEqual({ file: WALLET, field: 'certification', message: 'is required (object)' });
+    const dir2 = copy();
+    edit(dir2, WALLET, (t) => t.replace('role: holder_service_provider', 'role: identity_service_provider').replace('  profiles: []', '  profiles: [M1A]').replace('authentication: [Cl, Cl.Cm]', 'authentication: [Cl, Cl.Cm, Cl.Cm.Cp, Cl.Cx]'));
+    const issues = issuesOf(dir2);
+    expect(issues).toContainEqual({ file: WALLET, field: 'certification.role', message: 'is identity_service_provider: a wallet is certified as a holder_service_provider' });
+    expect(issues).toContainEqual({ file: WALLET, field: 'certification.profiles', message: expect.stringMatching(/^must be empty for a wallet/) });
+    expect(issues).toContainEqual({ file: WALLET, field: 'certification.authentication.3', message: expect.stringMatching(/^unknown authentication level "Cl.Cx"/) });
+    expect(issues).toContainEqual({ file: WALLET, field: 'certified.authentication', message: 'is Cl.Cm, but certification.authentication goes up to Cl.Cm.Cp' });
+  });
+
+  it('a wallet certificate\'s dates are checked; a withdrawn register entry is a warning and its Welsh framework name is required', () => {
+    const dir = copy();
+    edit(dir, WALLET, (t) => t.replace('issued: 2025-04-01', 'issued: 2028-04-01'));
+    const issues = issuesOf(dir);
+    expect(issues).toContainEqual({ file: WALLET, field: 'certification.issued', message: '2028-04-01 is not before certification_expires 2028-03-31' });
+    const dir2 = copy();
+    edit(dir2, WALLET, (t) => t.replace('    status: listed', '    status: withdrawn').replace(/ {4}cy: \{ name: .*\n/, ''));
+    const p = loadPolicies(dir2, { now: new Date('2026-11-23') });
+    expect(p.warnings).toContainEqual({ file: WALLET, field: 'certification.register.status', message: 'withdrawn from the register: this provider will not be offered' });
+    expect(p.missingWelsh).toContainEqual({ file: WALLET, field: 'certification.trust_framework.cy.name', message: 'no Welsh name for "UK digital verification services trust framework"' });
+  });
 });

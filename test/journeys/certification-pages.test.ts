@@ -5,7 +5,7 @@
  * Both in English and in Welsh, from the policies (no figure written here is taken for granted).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPoliciesDir, loadPolicies, type IdentityProviderPolicy, type Policies } from '@idbroker/policies';
+import { defaultPoliciesDir, loadPolicies, providerText, type IdentityProviderPolicy, type Policies, type WalletProviderPolicy } from '@idbroker/policies';
 import { startFederation, type Federation } from '../support/federation.js';
 import { Citizen } from '../support/citizen.js';
 import { visibleText } from '../support/text.js';
@@ -44,12 +44,14 @@ describe('certification on the picker and on /performance', () => {
     await fed?.close();
   });
 
-  const sentence = (idp: IdentityProviderPolicy, locale: 'en' | 'cy') => {
-    const c = idp.certification;
-    const date = inWords(idp.certification_expires, locale);
+  const provider = (id: string) => (policies.identityProvider(id) ?? policies.walletProvider(id))!;
+  const sentence = (p: IdentityProviderPolicy | WalletProviderPolicy, locale: 'en' | 'cy') => {
+    const c = p.certification;
+    const date = inWords(p.certification_expires, locale);
+    const name = providerText(p, locale).name;
     return locale === 'en'
-      ? `${idp.display_name} is certified under the ${c.trust_framework.name} ${c.trust_framework.version} by ${c.certification_body.name}, certificate ${c.certificate_reference}, until ${date}.`
-      : `Mae ${idp.display_name} wedi’i ardystio o dan ${c.trust_framework.cy!.name} ${c.trust_framework.version} gan ${c.certification_body.name}, tystysgrif ${c.certificate_reference}, tan ${date}.`;
+      ? `${name} is certified under the ${c.trust_framework.name} ${c.trust_framework.version} by ${c.certification_body.name}, certificate ${c.certificate_reference}, until ${date}.`
+      : `Mae ${name} wedi’i ardystio o dan ${c.trust_framework.cy!.name} ${c.trust_framework.version} gan ${c.certification_body.name}, tystysgrif ${c.certificate_reference}, tan ${date}.`;
   };
 
   it.each(['en', 'cy'] as const)('the picker (%s) says how each offered provider is certified, links its register entry, and says nothing of a withdrawn one', async (locale) => {
@@ -59,8 +61,9 @@ describe('certification on the picker and on /performance', () => {
     const text = visibleText(html);
     expect(html).toContain('<details id="certification" class="govuk-details"');
     expect(text).toContain(locale === 'en' ? 'How these providers are checked' : 'Sut mae’r darparwyr hyn yn cael eu gwirio');
-    for (const id of ['civic-id', 'community-vouch']) {
-      const idp = policies.identityProvider(id)!;
+    // The wallet (a holder service provider) is shown like the identity providers.
+    for (const id of ['civic-id', 'community-vouch', 'digital-wallet']) {
+      const idp = provider(id);
       expect(text).toContain(sentence(idp, locale));
       expect(text).toContain(locale === 'en' ? `Certified until ${inWords(idp.certification_expires, 'en')}` : `Wedi’i ardystio tan ${inWords(idp.certification_expires, 'cy')}`);
       expect(html).toContain(`href="${idp.certification.register.entry}" target="_blank" rel="noreferrer noopener"`);
@@ -79,20 +82,24 @@ describe('certification on the picker and on /performance', () => {
     expect(response.status).toBe(200);
     const html = await response.text();
     const rows = certificationRows(html);
-    expect([...rows.keys()].sort()).toEqual(policies.identityProviders.map((p) => p.display_name).sort());
-    for (const idp of policies.identityProviders) {
+    const all = [...policies.identityProviders, ...policies.walletProviders];
+    expect([...rows.keys()].sort()).toEqual(all.map((p) => providerText(p, locale).name).sort());
+    const roles = { en: { identity_service_provider: 'Identity service provider', holder_service_provider: 'Holder service provider' }, cy: { identity_service_provider: 'Darparwr gwasanaeth hunaniaeth', holder_service_provider: 'Darparwr gwasanaeth deiliad' } } as const;
+    for (const idp of all) {
       const c = idp.certification;
+      const name = providerText(idp, locale).name;
       const withdrawn = c.register.status === 'withdrawn';
-      expect(rows.get(idp.display_name), idp.id).toEqual([
+      expect(c.role === 'holder_service_provider').toBe(idp.kind === 'wallet');
+      expect(rows.get(name), idp.id).toEqual([
         `${locale === 'cy' ? c.trust_framework.cy!.name : c.trust_framework.name} ${c.trust_framework.version}`,
-        locale === 'en' ? 'Identity service provider' : 'Darparwr gwasanaeth hunaniaeth',
+        roles[locale][c.role as 'identity_service_provider' | 'holder_service_provider'],
         c.certification_body.name,
         c.certificate_reference,
         inWords(idp.certification_expires, locale),
         inWords(c.last_surveillance_audit, locale),
         locale === 'en'
-          ? `${withdrawn ? 'Withdrawn' : 'Listed'}: register entry of ${idp.display_name}`
-          : `${withdrawn ? 'Wedi’i dynnu’n ôl' : 'Wedi’i restru'}: cofnod ${idp.display_name} ar y gofrestr`,
+          ? `${withdrawn ? 'Withdrawn' : 'Listed'}: register entry of ${name}`
+          : `${withdrawn ? 'Wedi’i dynnu’n ôl' : 'Wedi’i restru'}: cofnod ${name} ar y gofrestr`,
       ]);
       expect(html).toContain(`href="${c.register.entry}"`);
     }

@@ -62,7 +62,7 @@ export interface WalletOffer {
   policy: WalletProviderPolicy;
   offered: boolean;
   available: boolean;
-  reason?: 'not_certified_for_level' | 'certification_expired' | 'suspended';
+  reason?: 'not_certified_for_level' | 'certification_expired' | 'certificate_withdrawn' | 'suspended';
 }
 
 export interface WalletVerifierOptions {
@@ -107,6 +107,7 @@ export class WalletVerifier {
       let reason: WalletOffer['reason'];
       if (policy.status !== 'enabled') reason = 'suspended';
       else if (certificationExpired(policy as never, now)) reason = 'certification_expired';
+      else if (policy.certification.register.status !== 'listed') reason = 'certificate_withdrawn';
       else if (!levels.satisfiesAny(this.reachable(policy), requested)) reason = 'not_certified_for_level';
       const offered = reason === undefined;
       return { policy, offered, available: offered, ...(reason ? { reason } : {}) };
@@ -247,6 +248,7 @@ export class WalletVerifier {
     // Suspended while the person was at the wallet: the provider's side, not theirs (see upstream).
     if (!current || current.status !== 'enabled') throw new UpstreamError('provider_failed', `${secrets.walletId} is no longer enabled (suspended or removed during the journey)`);
     if (certificationExpired(current as never, now)) throw new UpstreamError('level_not_met', `${secrets.walletId} certification expired before the answer`);
+    if (current.certification.register.status !== 'listed') throw new UpstreamError('level_not_met', `${secrets.walletId} was withdrawn from the register before the answer`);
     if (!levels.satisfies(this.reachable(current), achieved)) throw new UpstreamError('level_not_met', `${secrets.walletId} is not certified for ${levels.format(achieved)}`);
 
     const allowed = new Set(secrets.attributes);
