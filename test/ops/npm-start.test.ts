@@ -137,6 +137,32 @@ describe('npm start (the local federation in one process)', () => {
     await page.waitForURL(/\/consent$/);
   }
 
+  it('Sam (no documents) views his council tax bill through Community Vouch, in Welsh', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    try {
+      await page.goto(`${urls.service}/?lang=cy`);
+      await page.click('a.button[href="/login?task=bill"]');
+      await page.waitForURL(/\/journey\/[^/]+$/);
+      expect(await page.getAttribute('html', 'lang')).toBe('cy');
+      await page.check('input[name=provider][value=community-vouch]');
+      await page.click('#provider-form button[type=submit]');
+      await page.waitForURL(new RegExp(`^${urls['community-vouch']}/`));
+      expect(await page.getAttribute('html', 'lang')).toBe('cy');
+      await page.fill('input[name=username]', 'sam');
+      await page.fill('input[name=password]', 'demo-password');
+      await page.click('#sign-in button[type=submit]');
+      await page.waitForURL(/\/consent$/);
+      await page.click('button[value=approve]');
+      await page.waitForURL(new RegExp(`^${urls.service}/result/`));
+      const text = (await page.textContent('main'))!;
+      expect(text).toContain('Eich bil treth gyngor');
+      expect(text).toContain('CT-101552');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('Margaret signs in to the example service through Civic ID and sees her account', async () => {
     const context = await newContext(browser);
     const page = await context.newPage();
@@ -237,7 +263,7 @@ describe('npm start (the local federation in one process)', () => {
       expect(await axe(page)).toEqual([]);
       await page.click('#passkey');
       await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Passkey set up', undefined, { timeout: 15_000 });
-      expect(await page.textContent('main, body')).toContain('You have 1 passkey(s)');
+      expect(await page.textContent('main, body')).toContain('You have 1 passkey.');
 
       await page.goto(`${urls.service}/`);
       await page.click('text=Start now');
