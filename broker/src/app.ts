@@ -13,7 +13,8 @@ import { loadPolicies, providerText, type Policies } from '@idbroker/policies';
 import { assertProductionSafe, devAuditCheckpointKeyFile, readKeyFile, type BrokerConfig } from './config/config.js';
 import { createPolicyHolder, type PolicyHolder } from './config/policy-holder.js';
 import { createStore, type Store } from './store/index.js';
-import { createOidcAdapter, OidcRecords } from './store/oidc-adapter.js';
+import { createOidcAdapter, oidcKeys, OidcRecords } from './store/oidc-adapter.js';
+import type { WriteOp } from './store/types.js';
 import { createSealer, deriveKey } from './crypto/seal.js';
 import { createAuditTrail, publicJwk, type AuditTrail } from './audit/index.js';
 import { IdentityProviders } from './upstream/index.js';
@@ -170,6 +171,19 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
       return sealed ? sealer.open<NonNullable<DeliveredClaims['verified_claims']>>(sealed, userinfoKey(grantId)) : undefined;
     },
     useOnce: (key, ttl) => store.setIfAbsent(key, '1', ttl),
+    // At the code's redemption: the session (found by its uid index), the code and the grant's
+    // shorter life in one write after one read, instead of reading and deleting each in turn.
+    endAtRedemption: {
+      records: oidcRecords,
+      async end(sessionUid, ops) {
+        const uidKey = sessionUid ? oidcKeys.uid('Session', sessionUid) : undefined;
+        const sessionId = uidKey ? await store.get(uidKey) : null;
+        const ends: WriteOp[] = [];
+        if (sessionId) ends.push({ op: 'del', key: oidcKeys.record('Session', sessionId) });
+        if (uidKey) ends.push({ op: 'del', key: uidKey });
+        await store.write([...ops, ...ends]);
+      },
+    },
     async renderError(ctx, out, error) {
       const errorId = randomUUID();
       logger.warn({ errorId, error: out.error, description: out.error_description, name: error.name }, 'authorization request refused');

@@ -8,6 +8,8 @@ import Provider, { errors, interactionPolicy, type Adapter, type AdapterConstruc
 import { attributeNameSchema, type Policies, type RelyingPartyPolicy } from '@idbroker/policies';
 import { assertPermitted, claimsParameterAttributes, requestedVectors, RequestRefused, SCOPE_ATTRIBUTES, scopeAttributes } from './requested.js';
 import { pairwiseSubject } from './pairwise.js';
+import { oidcKeys, type OidcRecords } from '../store/oidc-adapter.js';
+import type { WriteOp } from '../store/types.js';
 
 /** Claims the broker puts in every ID token it issues (beyond sub). */
 export const BROKER_ID_TOKEN_CLAIMS = ['vot', 'vtm', 'txn', 'verified_claims', 'match'] as const;
@@ -42,6 +44,12 @@ export interface ProviderOptions {
   trustProxy: boolean;
   /** Where a failed clean-up after a code redemption is reported (the records still go at the journey's deadline). */
   logger?: { warn(obj: object, msg?: string): void };
+  /**
+   * The end of a journey at its code's redemption in one write: delete the session with this uid
+   * (its record and index) and apply `ops` (the code's deletion, the grant's shorter life, kept
+   * from the adapter through `records`). Without it (or without `records`), record by record.
+   */
+  endAtRedemption?: { records: OidcRecords; end(sessionUid: string | undefined, ops: WriteOp[]): Promise<void> };
 }
 
 /** oidc-provider's clock (epoch seconds). */
@@ -341,7 +349,7 @@ export function createProvider(options: ProviderOptions): Provider {
     options.useOnce(`oidc:replay:{${createHash('sha256').update(`${iss}${jti}`).digest('base64url')}}`, Math.max(1, Math.min(exp - epochNow(), options.journeyTtlSeconds)));
   holdClientsToTheirAuthMethod(provider);
   urlsFromTheIssuer(provider);
-  provider.use(endJourneyAtRedemption(provider, options.logger));
+  provider.use(endJourneyAtRedemption(provider, options.logger, options.endAtRedemption));
   provider.proxy = options.trustProxy;
   // Only the last X-Forwarded-For address is the one the proxy in front saw (see app.ts).
   provider.maxIpsCount = 1;
@@ -364,7 +372,7 @@ export function createProvider(options: ProviderOptions): Provider {
  * a second redemption finds nothing), and the grant is kept only as long as the access token it
  * backs (the service may call userinfo with it), never past the journey's deadline.
  */
-function endJourneyAtRedemption(provider: Provider, logger?: ProviderOptions['logger']) {
+function endJourneyAtRedemption(provider: Provider, logger?: ProviderOptions['logger'], inOneWrite?: ProviderOptions['endAtRedemption']) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
     await next();
     if (ctx.oidc?.route !== 'token' || ctx.status !== 200) return;
@@ -372,19 +380,32 @@ function endJourneyAtRedemption(provider: Provider, logger?: ProviderOptions['lo
     if (!code) return;
     // The access token just issued lives `expires_in` seconds (oidc-provider keeps no entity of it here).
     const expiresIn = Number((ctx.body as { expires_in?: unknown } | undefined)?.expires_in);
+    const shortenGrant = async () => {
+      if (!grant) return;
+      if (!(expiresIn > 0)) return grant.destroy();
+      const tokenExp = epochNow() + Math.ceil(expiresIn);
+      grant.exp = Math.min(grant.exp ?? tokenExp, tokenExp);
+      await grant.save();
+    };
+    if (inOneWrite) {
+      // The adapter keeps the code's deletion and the grant's write; they go with the session's.
+      const { records } = inOneWrite;
+      const keys = [oidcKeys.record('AuthorizationCode', code.jti), ...(grant?.jti ? [oidcKeys.record('Grant', grant.jti)] : [])];
+      for (const key of keys) records.defer(key);
+      try {
+        await code.destroy();
+        await shortenGrant();
+        await inOneWrite.end(code.sessionUid, keys.flatMap((key) => records.take(key)));
+      } catch (e) {
+        logger?.warn({ err: { message: (e as Error).message } }, 'could not delete the records of a finished journey: they go at its deadline');
+      } finally {
+        for (const key of keys) records.take(key);
+      }
+      return;
+    }
     try {
       const session = code.sessionUid ? await provider.Session.findByUid(code.sessionUid) : undefined;
-      await Promise.all([
-        code.destroy(),
-        session?.destroy(),
-        (async () => {
-          if (!grant) return;
-          if (!(expiresIn > 0)) return grant.destroy();
-          const tokenExp = epochNow() + Math.ceil(expiresIn);
-          grant.exp = Math.min(grant.exp ?? tokenExp, tokenExp);
-          await grant.save();
-        })(),
-      ]);
+      await Promise.all([code.destroy(), session?.destroy(), shortenGrant()]);
     } catch (e) {
       logger?.warn({ err: { message: (e as Error).message } }, 'could not delete the records of a finished journey: they go at its deadline');
     }

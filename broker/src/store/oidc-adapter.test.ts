@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { createMemoryStore } from './memory.js';
-import { createOidcAdapter } from './oidc-adapter.js';
+import { createOidcAdapter, oidcKeys, OidcRecords } from './oidc-adapter.js';
 import { describeOidcAdapterContract, type OidcAdapterHarness } from './oidc-adapter-contract.js';
 import { createRedisStore } from './redis.js';
 import type { Store, WriteOp } from './types.js';
@@ -89,5 +89,31 @@ describe('oidc-provider adapter: write order (safe where a write is atomic per s
     await tokens.revokeByGrantId('g1');
     expect(await tokens.find('a1')).toBeUndefined();
     await r.store.close();
+  });
+});
+
+describe('oidc-provider adapter: deferred writes (OidcRecords)', () => {
+  it('keeps the upsert and the destroy of a deferred record for the caller to write with its own', async () => {
+    const store = createMemoryStore();
+    const records = new OidcRecords();
+    const Adapter = createOidcAdapter(store, { records, oneWrite: true });
+    const codes = new Adapter('AuthorizationCode');
+    const sessions = new Adapter('Session');
+    await codes.upsert('c1', { jti: 'c1', grantId: 'g1' }, 60);
+    await sessions.upsert('s1', { jti: 's1', uid: 'u1' }, 60);
+    const key = oidcKeys.record('AuthorizationCode', 'c1');
+    records.defer(key);
+    await codes.destroy('c1');
+    expect(await store.get(key)).not.toBeNull(); // kept, not written
+    const kept = records.take(key);
+    expect(kept).toEqual([{ op: 'del', key }]);
+    await store.write(kept);
+    expect(await codes.find('c1')).toBeUndefined();
+    // A record with an index (Session) is never kept: its destroy reads it to find the index.
+    records.defer(oidcKeys.record('Session', 's1'));
+    await sessions.destroy('s1');
+    expect(records.take(oidcKeys.record('Session', 's1'))).toEqual([]);
+    expect(await store.get(oidcKeys.uid('Session', 'u1'))).toBeNull();
+    expect(await sessions.find('s1')).toBeUndefined();
   });
 });

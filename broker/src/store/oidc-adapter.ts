@@ -91,6 +91,12 @@ export class OidcRecords {
   }
 }
 
+/** Store keys of oidc-provider's records and of the session's uid index (see the header). */
+export const oidcKeys = {
+  record: (model: string, id: string) => `oidc:rec:${model}:${id}`,
+  uid: (model: string, uid: string) => `oidc:uid:${model}:${uid}`,
+};
+
 /** Models whose records have an index to delete with them (Session: uid; DeviceCode: userCode). */
 const INDEXED = new Set(['Session', 'DeviceCode']);
 
@@ -205,6 +211,11 @@ export function createOidcAdapter(store: Store, options: OidcAdapterOptions = {}
 
     async destroy(id: string): Promise<void> {
       const key = this.key(id);
+      // A record without an index, deferred by the caller: its deletion goes with the caller's write.
+      if (!INDEXED.has(this.name) && records?.keep(key, [{ op: 'del', key }])) {
+        records.wrote(key, null);
+        return;
+      }
       let wrapped: Wrapped | undefined;
       // Only a record with an index is read first (to find the index); the rest just go.
       if (INDEXED.has(this.name)) {
