@@ -203,14 +203,15 @@ export async function createBroker(config: BrokerConfig, deps: BrokerDependencie
     now,
     logger,
     idpHealth: () => policies.identityProviders.map((p) => ({ idp: p.id, up: upstream.healthOf(p.id).state === 'closed' })),
-    certification: () => policies.identityProviders.map((p) => ({ idp: p.id, daysLeft: daysLeft(p.certification_expires) })),
+    // Wallets hold certificates too (as holder service providers): the same series, by provider id.
+    certification: () => [...policies.identityProviders, ...policies.walletProviders].map((p) => ({ idp: p.id, daysLeft: daysLeft(p.certification_expires) })),
     serviceKeys: () => policies.relyingParties.filter((r) => r.keys_expire).map((r) => ({ service: r.client_id, daysLeft: daysLeft(r.keys_expire!) })),
     ...(store.stats ? { storeStats: store.stats.bind(store) } : {}),
   });
   const threshold = (left: number) => (left <= 3 ? 3 : left <= 14 ? 14 : left <= 30 ? 30 : undefined);
-  // Warn as certifications approach their end (30, 14 and 3 days), once a day per IdP.
+  // Warn as certifications approach their end (30, 14 and 3 days), once a day per provider (IdPs and wallets).
   const warnCertifications = () => {
-    for (const p of policies.identityProviders) {
+    for (const p of [...policies.identityProviders, ...policies.walletProviders]) {
       const left = daysLeft(p.certification_expires);
       if (certificationExpired(p, new Date(now()))) logger.warn({ idp: p.id, expired: p.certification_expires }, 'IdP certification has ended: it is not offered');
       else if (threshold(left)) logger.warn({ idp: p.id, daysLeft: left, threshold: threshold(left) }, 'IdP certification ends soon');

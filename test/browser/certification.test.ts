@@ -49,7 +49,10 @@ describe('certification shown in Chromium', () => {
     await withPage(browser, async (page) => {
       await page.goto(`${fed.issuer}/performance?lang=${locale}`);
       const rows = page.locator('#certification-table tbody tr');
-      expect(await rows.count()).toBe(fed.policies.load().identityProviders.length);
+      const policies = fed.policies.load();
+      // Every provider's certificate: the IdPs' and the wallet's (a holder service provider).
+      expect(await rows.count()).toBe(policies.identityProviders.length + policies.walletProviders.length);
+      expect(await page.locator('#certification-table').innerText()).toContain(policies.walletProvider('digital-wallet')!.certification.certificate_reference);
       await checkPage(page, `performance-certification-${locale}`);
     });
   });

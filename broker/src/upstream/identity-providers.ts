@@ -83,7 +83,7 @@ const CLOCK_SKEW_SECONDS = 60;
 const UI_LOCALES = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*( [A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*){0,4}$/;
 
 /** End of the day the certification expires (as the policy loader reads it). */
-export function certificationExpired(policy: IdentityProviderPolicy, now: Date): boolean {
+export function certificationExpired(policy: Pick<IdentityProviderPolicy, 'certification_expires'>, now: Date): boolean {
   return new Date(`${policy.certification_expires}T23:59:59Z`) < now;
 }
 
