@@ -244,5 +244,7 @@ describe('certification at the moment of return', () => {
     s.files.changeIdp('civic-id', { status: 'suspended' });
     const e = await refused(j.complete(), 'provider_failed');
     expect(e.detail).toContain('no longer enabled');
+    // Its code is not redeemed: nothing more is taken from a suspended provider.
+    expect(s.rogues['civic-id']!.requests.filter((r) => r.endpoint === 'token')).toEqual([]);
   });
 });
