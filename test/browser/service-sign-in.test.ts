@@ -9,7 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startExampleService } from '../../relying-party-sdk/examples/council-tax/app.js';
 import { startFederation, type Federation } from '../support/federation.js';
 import { freePort } from '../support/ports.js';
-import { axe, launchChromium, newContext } from './chromium.js';
+import { checkPage, launchChromium, newContext } from './chromium.js';
 
 describe('signing in to a service in Chromium: parallel tabs, refresh and Back', () => {
   let fed: Federation;
@@ -84,6 +84,7 @@ describe('signing in to a service in Chromium: parallel tabs, refresh and Back',
       await pickerToConsent(second, 'dylan', 'swift-verify');
       await second.click('button:has-text("Share and continue")');
       await second.waitForURL(/\/extra$/);
+      await checkPage(second, 'extra-second-tab');
       await second.fill('#value', 'QQ 12 34 56 C');
       await second.click('#extra-form button:has-text("Continue")');
       await second.waitForURL(new RegExp(`^${base}/result/`));
@@ -107,7 +108,7 @@ describe('signing in to a service in Chromium: parallel tabs, refresh and Back',
       const resultUrl = page.url();
       expect(callback()).toMatch(/[?&]code=/);
       expect(await page.textContent('main')).toContain('CT-100234');
-      expect(await axe(page)).toEqual([]);
+      await checkPage(page, 'service-result');
 
       await page.reload();
       expect(page.url()).toBe(resultUrl);
@@ -131,6 +132,7 @@ describe('signing in to a service in Chromium: parallel tabs, refresh and Back',
         await stranger.goto(callback());
         expect(await stranger.textContent('main')).toContain('could not be finished');
         expect(await stranger.textContent('main')).not.toContain('CT-100234');
+        await checkPage(stranger, 'service-callback-other-browser');
         await stranger.goto(resultUrl);
         expect(await stranger.textContent('main')).toContain('This page has expired');
       });
@@ -145,6 +147,7 @@ describe('signing in to a service in Chromium: parallel tabs, refresh and Back',
       await pickerToConsent(page, 'margaret', 'civic-id');
       await page.click('button:has-text("Do not share")');
       await page.waitForURL(/\/failure$/);
+      await checkPage(page, 'failure-cancelled');
       await page.click('#return-form button');
       await page.waitForURL(new RegExp(`^${base}/result/[\\w-]+$`));
       const resultUrl = page.url();

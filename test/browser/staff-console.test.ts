@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startFederation, type Federation } from '../support/federation.js';
 import { Citizen } from '../support/citizen.js';
-import { addVirtualAuthenticator, axe, launchChromium, newContext, screenshot } from './chromium.js';
+import { addVirtualAuthenticator, checkPage, launchChromium, newContext } from './chromium.js';
 
 describe('the staff console in Chromium', () => {
   let fed: Federation;
@@ -28,11 +28,7 @@ describe('the staff console in Chromium', () => {
     await fed?.close();
   });
 
-  async function check(page: Page, name: string) {
-    await screenshot(page, name);
-    const violations = await axe(page);
-    expect(violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`), name).toEqual([]);
-  }
+  const check = checkPage;
 
   async function enrolAndSignIn(role: 'supervisor' | 'agent', name: string) {
     const context = await newContext(browser);

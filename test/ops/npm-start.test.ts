@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { addVirtualAuthenticator, axe, launchChromium, newContext } from '../browser/chromium.js';
+import { addVirtualAuthenticator, checkPage, launchChromium, newContext } from '../browser/chromium.js';
 import { testPolicies, type TestPolicies } from '../support/policies.js';
 import { freePort } from '../support/ports.js';
 import { resolveLocalhostNames } from '../../scripts/local-federation.js';
@@ -260,7 +260,7 @@ describe('npm start (the local federation in one process)', () => {
       await page.click('button[type=submit]');
       await page.waitForURL(`${idp}/passkeys`);
       expect(await page.textContent('h1')).toBe('Set up a passkey');
-      expect(await axe(page)).toEqual([]);
+      await checkPage(page, 'idp-passkey-set-up');
       await page.click('#passkey');
       await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Passkey set up', undefined, { timeout: 15_000 });
       expect(await page.textContent('main, body')).toContain('You have 1 passkey.');
@@ -275,7 +275,7 @@ describe('npm start (the local federation in one process)', () => {
       await page.fill('input[name=password]', 'demo-password');
       await page.click('button[type=submit]');
       await page.waitForSelector('#passkey-form');
-      expect(await axe(page)).toEqual([]);
+      await checkPage(page, 'idp-passkey-second-step');
       await page.click('#passkey');
       await page.waitForURL(/\/consent$/, { timeout: 15_000 });
       await page.click('button:has-text("Share and continue")');
