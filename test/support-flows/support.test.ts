@@ -144,7 +144,7 @@ describe('support and disputes', () => {
     expect(metrics).toMatch(/broker_cases_opened_total\{service="example-council-tax"\} [1-9]/);
     expect(metrics).toMatch(/broker_cases_resolved_total\{outcome="advised_other_ways"\} 1/);
     expect(metrics).not.toContain(CONTACT);
-  });
+  }, 90_000); // it starts the staff command line (tsx) and a passkey ceremony: 21 s alone, over 30 s with the suite on two busy cores
 
   it('the status page and the staff console are in Welsh too', async () => {
     const { ref } = await citizenOpensCase();
