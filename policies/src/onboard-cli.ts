@@ -21,7 +21,7 @@ const USAGE = `Usage:
   npm run onboard -- idp suspend <id>      Stop offering a provider (status: suspended).
   npm run onboard -- idp resume <id>       Offer it again (status: enabled).
   npm run onboard -- idp withdraw <id> [--on YYYY-MM-DD]
-      Record its certificate withdrawn from the register (certification.register.status).
+      Record its certificate withdrawn from the register (certification.register.status; IdPs and wallets).
 
 Common options:
   --policies DIR   the policy folder (default: $POLICIES_DIR, else the repository's policies/)

@@ -137,11 +137,9 @@ export function changeProvider(id: string, action: ProviderAction, options: Onbo
   }
   const source = readFileSync(join(dir, target), 'utf8');
   const doc = readDocument(join(dir, target), target);
-  const kind = doc.get('kind');
   const edits: Edit[] = [];
   let message: string;
   if (action === 'withdraw') {
-    if (kind === 'wallet') throw new OnboardError([{ file: target, field: 'kind', message: 'a wallet provider has no certification record here: suspend it instead' }]);
     if (!isMap(doc.getIn(['certification', 'register'], true))) throw new OnboardError([{ file: target, field: 'certification.register', message: 'is missing: nothing to withdraw' }]);
     if (doc.getIn(['certification', 'register', 'status']) === 'withdrawn') {
       return { message: `${id}: its certificate is already recorded as withdrawn (${target}): nothing changed`, warnings: [] };

@@ -139,7 +139,10 @@ describe('onboard an identity provider', () => {
     expect(loadPolicies(dir).identityProvider('civic-id')!.certification.register).toMatchObject({ status: 'withdrawn', withdrawn_on: '2026-12-01' });
 
     expect(refusal(() => changeProvider('nobody', 'suspend', { dir })).issues[0]!.message).toContain('no provider has the id "nobody"');
-    expect(refusal(() => changeProvider('digital-wallet', 'withdraw', { dir })).issues[0]).toMatchObject({ file: 'identity-providers/digital-wallet.yaml', field: 'kind' });
+    // A wallet holds a certificate too (a holder service provider's): withdrawn the same way.
+    const wallet = changeProvider('digital-wallet', 'withdraw', { dir, today: '2026-12-01' });
+    expect(wallet.written).toBe('identity-providers/digital-wallet.yaml');
+    expect(loadPolicies(dir).walletProvider('digital-wallet')!.certification.register).toMatchObject({ status: 'withdrawn', withdrawn_on: '2026-12-01' });
   });
 });
 
