@@ -136,6 +136,31 @@ describe('urgent cases in the support console', () => {
     await staff.page('/support/staff?lang=en');
   });
 
+  it('a person who says on the help form that they cannot wait gets an urgent case, listed first', async () => {
+    fed.clock.advance(60_000);
+    const citizen = new Citizen(fed);
+    await citizen.start(await fed.service(), { vtr: ['Cl.Cm.P2'] });
+    await citizen.failAtLevel('civic-id', 'margaret');
+    await citizen.press('help');
+    expect(text(citizen.html)).toContain('I cannot wait: I cannot pay for heating or food, or I may lose my home');
+    await citizen.press('help', { step: 'open', description: 'No heating', cannot_wait: 'yes' });
+    const ref = citizen.html.match(/Your case reference is <strong>([0-9A-Z-]+)<\/strong>/)![1]!;
+    expect((await fed.brokers[0]!.support.cases.find(ref))?.urgent).toMatchObject({ reason: 'person_cannot_wait', by: 'citizen' });
+    // Said once, in the case's opening event, as a code.
+    const opened = (await fed.brokers[0]!.audit.list({ caseRef: ref })).filter((e) => e.type === 'case.opened');
+    expect(opened.map((e) => e.data?.urgency)).toEqual(['person_cannot_wait']);
+
+    const staff = await member('Sam Supervisor', 'supervisor');
+    const queue = (await staff.page('/support/staff')).html;
+    // Listed among the urgent cases, ahead of every case that is not urgent.
+    const listed = rows(queue);
+    const at = listed.findIndex((r) => r.includes(ref));
+    expect(listed[at]).toContain('Urgent');
+    expect(listed.slice(0, at).every((r) => r.includes('Urgent'))).toBe(true);
+    const page = text((await staff.page(`/support/staff/cases/${ref}`)).html);
+    expect(page).toContain('Yes: The person said they cannot wait (marked by the person,');
+  });
+
   it('an agent marks only cases assigned to them, an auditor none; each refusal is audited', async () => {
     const ref = await openCase();
     const agent = await member('Alex Agent', 'agent');

@@ -46,8 +46,11 @@ export interface SupportCase {
   outcome?: CaseOutcome;
   /** What the citizen typed, until the case closes. */
   citizen?: { description?: string; contact?: string };
-  /** Marked urgent by staff (why, from URGENCY_REASONS; who and when), until unmarked or the case closes. */
-  urgent?: { reason: UrgencyReason; by: string; at: number };
+  /**
+   * Marked urgent by staff (why, from URGENCY_REASONS; who and when), or by the person on the help
+   * form (`person_cannot_wait`, by `citizen`), until unmarked or the case closes.
+   */
+  urgent?: { reason: UrgencyReason | 'person_cannot_wait'; by: string; at: number };
 }
 
 const caseKey = (ref: string) => `case:{${ref}}`;

@@ -53,10 +53,12 @@ export function createSupport(o: SupportOptions): Support {
           reason: input.reason,
           journeyRef: input.journeyRef,
           locale: input.locale,
+          // The person said they cannot wait: urgent from the start (staff may change why, or unmark it).
+          ...(input.cannotWait ? { urgent: { reason: 'person_cannot_wait' as const, by: 'citizen', at: o.now() } } : {}),
           ...(input.description || input.contact ? { citizen: { ...(input.description ? { description: input.description } : {}), ...(input.contact ? { contact: input.contact } : {}) } } : {}),
         },
         async (opened) => {
-          await o.audit.append({ type: 'case.opened', journey: input.journeyRef, caseRef: opened.ref, actor: 'citizen', data: { client: input.clientId, reason: input.reason, stage: input.stage } });
+          await o.audit.append({ type: 'case.opened', journey: input.journeyRef, caseRef: opened.ref, actor: 'citizen', data: { client: input.clientId, reason: input.reason, stage: input.stage, ...(input.cannotWait ? { urgency: 'person_cannot_wait' } : {}) } });
         },
       );
       o.metrics?.caseOpened(input.clientId);

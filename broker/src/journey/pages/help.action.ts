@@ -27,6 +27,7 @@ export async function askForHelp(ctx: Koa.Context, kit: JourneyKit): Promise<voi
     stage: journey.stage,
     reason: journey.reason,
     ...(description ? { description } : {}),
+    ...(body.cannot_wait === 'yes' ? { cannotWait: true } : {}),
     ...(contact ? { contact } : {}),
     locale,
   });

@@ -57,6 +57,8 @@ export interface JourneySupport {
     stage: string;
     reason: FailureReason;
     description?: string;
+    /** The person said they cannot wait (the case is listed as urgent). */
+    cannotWait?: boolean;
     contact?: string;
     locale: 'en' | 'cy';
   }): Promise<{ reference: string }>;

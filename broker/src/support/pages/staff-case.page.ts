@@ -53,7 +53,7 @@ export async function renderCase(ctx: Koa.Context, kit: SupportKit, session: Sta
         escalations: c.escalations.map((e) => ({ ...e, at: when(locale, e.at) })),
         notes: c.notes.map((n) => ({ ...n, at: when(locale, n.at) })),
         citizen: c.citizen ?? {},
-        ...(c.urgent && c.status !== 'resolved' ? { urgency: { reason: c.urgent.reason, words: words(locale, 'support.urgency.', c.urgent.reason), by: c.urgent.by, at: when(locale, c.urgent.at) } } : {}),
+        ...(c.urgent && c.status !== 'resolved' ? { urgency: { reason: c.urgent.reason, words: words(locale, 'support.urgency.', c.urgent.reason), by: c.urgent.by === 'citizen' ? words(locale, 'support.staff.', 'by_person') : c.urgent.by, at: when(locale, c.urgent.at) } } : {}),
       },
       ...(typeof q.done === 'string' && DONE.has(q.done) ? { done: q.done } : {}),
       ...(extra.outcomeError ? { outcomeError: true } : {}),
