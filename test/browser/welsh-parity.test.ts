@@ -85,10 +85,43 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
     await page.goto(url.href);
     expect(await page.getAttribute('html', 'lang'), `${name} in Welsh`).toBe('cy');
     await checkPage(page, `${name}-cy`);
-    const welsh = await texts(page);
+    compare(name, english, await texts(page));
+    await serviceNameAtMostThrice(page, name);
+  }
+
+  function compare(name: string, english: Set<string>, welsh: string[]): void {
     expect(welsh.length, name).toBeGreaterThan(3);
     expect(welsh.filter((t) => english.has(t) && !allowed(t)), `English-only text on the Welsh ${name}`).toEqual([]);
     checked.push(name);
+  }
+
+  /** The copy nit of issue 14: the service's name said over and over. At most three times a page. */
+  async function serviceNameAtMostThrice(page: Page, name: string): Promise<void> {
+    const rp = setup.fed.brokers[0]!.policies.relyingParties.find((r) => r.client_id === 'example-council-tax')!;
+    const body = (await page.textContent('body')) ?? '';
+    for (const serviceName of [rp.display_name, rp.cy?.display_name ?? rp.display_name]) {
+      expect(body.split(serviceName).length - 1, `"${serviceName}" on ${name}`).toBeLessThanOrEqual(3);
+    }
+  }
+
+  /**
+   * A page only reached by a form (an error re-render, a step shown by POST): from the GET page the
+   * browser is on, set each language with its toggle, then `act`; compare what `act` leads to.
+   */
+  async function parityAfter(page: Page, name: string, act: () => Promise<void>): Promise<void> {
+    const from = new URL(page.url());
+    const seen: Partial<Record<'en' | 'cy', string[]>> = {};
+    for (const lang of ['en', 'cy'] as const) {
+      from.searchParams.set('lang', lang);
+      await page.goto(from.href);
+      await act();
+      expect(await page.getAttribute('html', 'lang'), `${name} in ${lang}`).toBe(lang);
+      await checkPage(page, `${name}-${lang}`);
+      seen[lang] = await texts(page);
+    }
+    compare(name, new Set(seen.en), seen.cy!);
+    from.searchParams.set('lang', 'cy');
+    await page.goto(from.href);
   }
 
   async function focused(page: Page): Promise<string> {
@@ -162,6 +195,10 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
     await withPage(setup.browser, async (page) => {
       const interaction = await billByKeyboard(page, true);
       await parity(page, 'stub-sign-in');
+      await parityAfter(page, 'stub-sign-in-error', async () => {
+        await page.click('#sign-in button[type=submit]');
+        await page.waitForSelector('.error-summary');
+      });
       await page.goto(new URL('/no-such-page', interaction).href);
       await parity(page, 'stub-not-found');
     });
@@ -184,12 +221,24 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
     });
   });
 
-  it('Margaret: the stub\'s second step, and "choose another identity provider" by keyboard back to the picker with its notice', async () => {
+  it('the account task\'s picker (P2), and its error when no provider is chosen', async () => {
     await withPage(setup.browser, async (page) => {
       await page.goto(`${base}/?lang=cy`);
       await page.click('a.button[href="/login"]');
       await page.waitForURL(/\/journey\/[^/?]+$/);
       await parity(page, 'broker-picker-p2');
+      await parityAfter(page, 'broker-picker-error', async () => {
+        await page.click('#provider-form button[type=submit]');
+        await page.waitForSelector('.govuk-error-summary');
+      });
+    });
+  });
+
+  it('Margaret: the stub\'s second step, and "choose another identity provider" by keyboard back to the picker with its notice', async () => {
+    await withPage(setup.browser, async (page) => {
+      await page.goto(`${base}/?lang=cy`);
+      await page.click('a.button[href="/login"]');
+      await page.waitForURL(/\/journey\/[^/?]+$/);
       await choose(page, 'civic-id');
       await signIn(page, 'margaret');
       await parity(page, 'stub-second-step');
@@ -244,8 +293,12 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
       await code(page);
       await page.waitForURL(/\/failure$/);
       await parity(page, 'broker-failure-level-not-met');
+      await parityAfter(page, 'broker-case-create', async () => {
+        await page.click('#help-form button');
+        await page.waitForSelector('textarea');
+      });
       await page.click('#help-form button');
-      await page.waitForLoadState();
+      await page.waitForSelector('textarea');
       await page.click('#help-form button');
       await page.waitForURL(/\/failure$/);
       await parity(page, 'broker-case-created');
@@ -256,12 +309,40 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
     });
   });
 
+  it('Dylan is asked for one more detail (the broker\'s extra-attribute page and its error)', async () => {
+    await withPage(setup.browser, async (page) => {
+      await page.goto(`${base}/?lang=cy`);
+      await page.click('a.button[href="/login"]');
+      await page.waitForURL(/\/journey\/[^/?]+$/);
+      await choose(page, 'civic-id');
+      await signIn(page, 'dylan');
+      await code(page);
+      await page.waitForURL(/\/consent$/);
+      await page.click('button[value=approve]');
+      await page.waitForURL(/\/extra$/);
+      await parity(page, 'broker-extra-attribute');
+      await parityAfter(page, 'broker-extra-attribute-error', async () => {
+        await page.fill('input[name=value]', 'not a number');
+        await page.click('form button:not([value=skip])');
+        await page.waitForSelector('.govuk-error-summary');
+      });
+    });
+  });
+
   it('the broker\'s case status and record look-up pages', async () => {
     await withPage(setup.browser, async (page) => {
       await page.goto(new URL('/support/case', setup.fed.issuer).href);
       await parity(page, 'broker-case-status');
+      await parityAfter(page, 'broker-case-status-error', async () => {
+        await page.click('main form button');
+        await page.waitForSelector('.govuk-error-summary');
+      });
       await page.goto(new URL('/record', setup.fed.issuer).href);
       await parity(page, 'broker-record');
+      await parityAfter(page, 'broker-record-error', async () => {
+        await page.click('main form button');
+        await page.waitForSelector('.govuk-error-summary');
+      });
     });
   });
 
