@@ -163,6 +163,9 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
       await parity(page, 'service-not-found');
       await page.goto(`${base}/result/gone`);
       await parity(page, 'service-result-expired');
+      // The stub's own page for setting up a passkey (its sign-in).
+      await page.goto(new URL('/passkeys', setup.fed.idps['civic-id']!.url).href);
+      await parity(page, 'stub-passkeys-sign-in');
     });
   });
 
@@ -231,6 +234,11 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
         await page.click('#provider-form button[type=submit]');
         await page.waitForSelector('.govuk-error-summary');
       });
+      // The wallet's page at the broker (open the wallet, or scan the code).
+      await page.check('input[name=provider][value=digital-wallet]');
+      await page.click('#provider-form button[type=submit]');
+      await page.waitForURL(/\/journey\/[^/?]+\/wallet$/);
+      await parity(page, 'broker-wallet');
     });
   });
 
