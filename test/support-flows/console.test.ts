@@ -61,6 +61,22 @@ describe('the support console', () => {
     expect(page).not.toMatch(/\b1 cases\b/);
   });
 
+  it('filters by why the journey failed, chosen in words (the reason codes stay out of sight)', async () => {
+    const ref = await openCase();
+    const staff = await supervisor();
+    const page = (await staff.page('/support/staff')).html;
+    const select = /<select[^>]*name="reason"[^>]*>([\s\S]*?)<\/select>/.exec(page);
+    expect(select).not.toBeNull();
+    expect(text(select![1]!)).toContain('Not found in the service’s records');
+    expect(select![1]).toMatch(/<option value="level_not_met"[^>]*>\s*Identity not checked thoroughly enough\s*<\/option>/);
+    expect(text(page)).toContain('Why it failed');
+    expect(page).not.toMatch(/<input[^>]*name="reason"/);
+    const levelCases = (await staff.page('/support/staff?reason=level_not_met')).html;
+    expect(levelCases).toContain(ref);
+    expect(levelCases).toMatch(/<option value="level_not_met" selected/);
+    expect((await staff.page('/support/staff?reason=no_match')).html).not.toContain(ref);
+  });
+
   it('resolving: no outcome chosen is an error; the chosen one is confirmed on a page saying what closing deletes; then a success message', async () => {
     const ref = await openCase();
     const staff = await supervisor();

@@ -147,6 +147,8 @@ export interface PageModels {
     filters: { service: string; idp: string; reason: string };
     services: Array<{ value: string; text: string }>;
     idps: Array<{ value: string; text: string }>;
+    /** Why a journey failed: the reason codes with their words, for the filter. */
+    reasons: Array<{ value: string; text: string }>;
     csrfToken: string;
     canVerifyAudit: boolean;
     /** Which cases are listed (default open), and how many each list has. */

@@ -186,9 +186,9 @@ export const supportSamples: Array<[string, PageName, PageModels[PageName]]> = [
   ...(['action', 'view', 'sign_in', 'enrol', 'sign_out'] as const).map((what): [string, PageName, PageModels[PageName]] => [`support-not-recorded-${what}`, 'support/staff-not-recorded', { what, errorId: 'e-1' }]),
   ['support-queue', 'support/staff-queue', {
     signedInAs: staff, cases: [{ ...caseSummary, urgent: true }, caseSummary, { ...caseSummary, ref: 'AAAA-BBBB-CCCC', status: 'open', overdue: false, idp: '' }], list: 'open', counts: { open: 3, resolved: 0, all: 3, urgent: 1 },
-    filters: { service: '', idp: '', reason: '' }, services: [{ value: 'example-council-tax', text: 'Pay your council tax' }], idps: [{ value: 'civic-id', text: 'Civic ID' }], csrfToken: 'c', canVerifyAudit: true,
+    filters: { service: '', idp: '', reason: '' }, services: [{ value: 'example-council-tax', text: 'Pay your council tax' }], idps: [{ value: 'civic-id', text: 'Civic ID' }], reasons: [{ value: 'no_match', text: 'Not found in the service’s records' }, { value: 'level_not_met', text: 'Identity not checked thoroughly enough' }], csrfToken: 'c', canVerifyAudit: true,
   }],
-  ['support-queue-empty', 'support/staff-queue', { signedInAs: staff, cases: [], filters: { service: '', idp: '', reason: '' }, services: [], idps: [], csrfToken: 'c', canVerifyAudit: false }],
+  ['support-queue-empty', 'support/staff-queue', { signedInAs: staff, cases: [], filters: { service: '', idp: '', reason: '' }, services: [], idps: [], reasons: [], csrfToken: 'c', canVerifyAudit: false }],
   ...(['open', 'resolved'] as const).map((status): [string, PageName, PageModels[PageName]] => [`support-case-${status}`, 'support/staff-case', {
     signedInAs: staff,
     supportCase: {

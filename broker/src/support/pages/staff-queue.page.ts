@@ -8,6 +8,9 @@ import { may } from '../permissions.js';
 import type { SupportCase } from '../cases.js';
 import { DONE, words, type SupportKit } from './support-kit.js';
 
+/** The failure reasons a case can carry (support.reason.* in the locales), in the order staff meet them. */
+const REASONS = ['no_match', 'level_not_met', 'provider_failed', 'fraud_flagged', 'matching_failed', 'no_provider', 'timed_out', 'cancelled'] as const;
+
 export async function showQueue(ctx: Koa.Context, kit: SupportKit): Promise<void> {
   const { o, staffOf, cases, summary } = kit;
   const { session, account } = await staffOf(ctx);
@@ -41,6 +44,8 @@ export async function showQueue(ctx: Koa.Context, kit: SupportKit): Promise<void
       filters: { service: q.service ?? '', idp: q.idp ?? '', reason: q.reason ?? '' },
       services: o.policies.relyingParties.map((r) => ({ value: r.client_id, text: r.display_name })),
       idps: o.policies.identityProviders.map((i) => ({ value: i.id, text: i.display_name })),
+      // Why a journey failed, in words (the case's reason is a code; staff choose by its words).
+      reasons: REASONS.map((r) => ({ value: r, text: words(locale, 'support.reason.', r) })),
       csrfToken: session.csrf,
       canVerifyAudit: may(account, 'verify_audit'),
     },
