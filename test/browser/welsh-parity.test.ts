@@ -149,6 +149,15 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
     await page.click('#sign-in button[type=submit]');
     await page.waitForLoadState();
   }
+  /** The service's account task in Welsh, Civic ID chosen at the broker, and signed in there. */
+  async function toCivicIdInWelsh(page: Page, username: string): Promise<void> {
+    await page.goto(`${base}/?lang=cy`);
+    await page.click('a.button[href="/login"]');
+    await page.waitForURL(/\/journey\/[^/?]+$/);
+    await choose(page, 'civic-id');
+    await signIn(page, username);
+  }
+
   async function code(page: Page): Promise<void> {
     await page.fill('input[name=code]', (await page.textContent('[data-testid=demo-code]'))!.trim());
     await page.click('#code-form button[type=submit]');
@@ -244,11 +253,7 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
 
   it('Margaret: the stub\'s second step, and "choose another identity provider" by keyboard back to the picker with its notice', async () => {
     await withPage(setup.browser, async (page) => {
-      await page.goto(`${base}/?lang=cy`);
-      await page.click('a.button[href="/login"]');
-      await page.waitForURL(/\/journey\/[^/?]+$/);
-      await choose(page, 'civic-id');
-      await signIn(page, 'margaret');
+      await toCivicIdInWelsh(page, 'margaret');
       await parity(page, 'stub-second-step');
       // With JavaScript on, the sentence that a passkey needs JavaScript is not shown.
       expect(await page.locator('text=mae angen i JavaScript fod ymlaen').count()).toBe(0);
@@ -262,11 +267,7 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
 
   it('Margaret sees her account in Welsh: consent, the account with its date in Welsh; without JavaScript the passkey sentence shows', async () => {
     await withPage(setup.browser, async (page) => {
-      await page.goto(`${base}/?lang=cy`);
-      await page.click('a.button[href="/login"]');
-      await page.waitForURL(/\/journey\/[^/?]+$/);
-      await choose(page, 'civic-id');
-      await signIn(page, 'margaret');
+      await toCivicIdInWelsh(page, 'margaret');
       await code(page);
       await page.waitForURL(/\/consent$/);
       await parity(page, 'broker-consent-p2');
@@ -279,11 +280,7 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
     await withPage(
       setup.browser,
       async (page) => {
-        await page.goto(`${base}/?lang=cy`);
-        await page.click('a.button[href="/login"]');
-        await page.waitForURL(/\/journey\/[^/?]+$/);
-        await choose(page, 'civic-id');
-        await signIn(page, 'margaret');
+        await toCivicIdInWelsh(page, 'margaret');
         expect(await page.locator('p.no-js').isVisible()).toBe(true);
         expect(await page.textContent('p.no-js')).toContain('mae angen i JavaScript fod ymlaen');
       },
@@ -293,11 +290,7 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
 
   it('Sam asks to see his account: level not met, a support case, the service\'s failure page offering the bill', async () => {
     await withPage(setup.browser, async (page) => {
-      await page.goto(`${base}/?lang=cy`);
-      await page.click('a.button[href="/login"]');
-      await page.waitForURL(/\/journey\/[^/?]+$/);
-      await choose(page, 'civic-id');
-      await signIn(page, 'sam');
+      await toCivicIdInWelsh(page, 'sam');
       await code(page);
       await page.waitForURL(/\/failure$/);
       await parity(page, 'broker-failure-level-not-met');
@@ -319,11 +312,7 @@ describe('Welsh parity in Chromium: service, IdP stub and broker', () => {
 
   it('Dylan is asked for one more detail (the broker\'s extra-attribute page and its error)', async () => {
     await withPage(setup.browser, async (page) => {
-      await page.goto(`${base}/?lang=cy`);
-      await page.click('a.button[href="/login"]');
-      await page.waitForURL(/\/journey\/[^/?]+$/);
-      await choose(page, 'civic-id');
-      await signIn(page, 'dylan');
+      await toCivicIdInWelsh(page, 'dylan');
       await code(page);
       await page.waitForURL(/\/consent$/);
       await page.click('button[value=approve]');
