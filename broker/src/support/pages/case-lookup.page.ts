@@ -4,8 +4,7 @@
  */
 import type Koa from 'koa';
 import { resolveLocale } from '../../views/index.js';
-import { PublicError } from '../../errors.js';
-import { CITIZEN_CSRF_COOKIE, sameToken, type SupportKit } from './support-kit.js';
+import { CITIZEN_CSRF_COOKIE, typedReference, type SupportKit } from './support-kit.js';
 
 export function showCaseLookup(ctx: Koa.Context, kit: SupportKit): void {
   const { o, citizenCsrf } = kit;
@@ -13,19 +12,11 @@ export function showCaseLookup(ctx: Koa.Context, kit: SupportKit): void {
 }
 
 export async function lookUpCase(ctx: Koa.Context, kit: SupportKit): Promise<void> {
-  const { o, limits, citizenCsrf, cases, serviceName, inactiveCloseDays } = kit;
+  const { o, citizenCsrf, cases, serviceName, inactiveCloseDays } = kit;
   const locale = resolveLocale(ctx);
-  const body = ctx.request.body as Record<string, string | undefined>;
-  const expected = ctx.cookies.get(CITIZEN_CSRF_COOKIE) ?? '';
-  if (!expected || !sameToken(String(body.csrf ?? ''), expected)) throw new PublicError(403, 'bad_request', 'case lookup without CSRF token');
-  const typed = String(body.reference ?? '').slice(0, 40);
-  // Keyed hashes of the address and of what was typed (normalised): never the text itself.
-  const perIp = await limits.hit('case-ip', ctx.ip, 600);
-  const perRef = await limits.hit('case-ref', typed.toUpperCase().replace(/[^0-9A-Z]/g, ''), 3600);
-  if (perIp > (o.lookupsPerIp ?? 10) || perRef > 20) {
-    ctx.set('Retry-After', '600');
-    return o.views.render(ctx, 'error', { status: 429, errorId: 'rate-limited', title: 'too_many_requests' }, { status: 429, locale });
-  }
+  // CSRF, then keyed hashes of the address and of what was typed (never the text itself).
+  const typed = await typedReference(ctx, kit, { cookie: CITIZEN_CSRF_COOKIE, limits: 'case' });
+  if (typed === undefined) return;
   if (!typed.trim()) {
     return o.views.render(ctx, 'support/case-lookup', { csrfToken: citizenCsrf(ctx), error: 'required' }, { status: 400, locale });
   }

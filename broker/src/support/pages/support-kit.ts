@@ -79,6 +79,30 @@ export const safeJson = (value: unknown) => JSON.stringify(value).replace(/</g, 
 export const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 // A staff member who is not signed in is sent to sign in; keep that out of the error page.
+/**
+ * A citizen's look-up by reference (case status, record): the form's CSRF token checked against its
+ * cookie, then rate limits per address and per reference typed (keyed hashes, never the text).
+ * Returns what was typed (at most 40 characters), or undefined when it answered 429 itself.
+ */
+export async function typedReference(
+  ctx: Koa.Context,
+  kit: Pick<SupportKit, 'o' | 'limits'>,
+  form: { cookie: string; limits: 'case' | 'record' },
+): Promise<string | undefined> {
+  const body = ctx.request.body as Record<string, string | undefined>;
+  const expected = ctx.cookies.get(form.cookie) ?? '';
+  if (!expected || !sameToken(String(body.csrf ?? ''), expected)) throw new PublicError(403, 'bad_request', `${form.limits} lookup without CSRF token`);
+  const typed = String(body.reference ?? '').slice(0, 40);
+  const perIp = await kit.limits.hit(`${form.limits}-ip`, ctx.ip, 600);
+  const perRef = await kit.limits.hit(`${form.limits}-ref`, typed.toUpperCase().replace(/[^0-9A-Z]/g, ''), 3600);
+  if (perIp > (kit.o.lookupsPerIp ?? 10) || perRef > 20) {
+    ctx.set('Retry-After', '600');
+    kit.o.views.render(ctx, 'error', { status: 429, errorId: 'rate-limited', title: 'too_many_requests' }, { status: 429, locale: resolveLocale(ctx) });
+    return undefined;
+  }
+  return typed;
+}
+
 export class SignInNeeded extends Error {}
 
 export type SupportKit = ReturnType<typeof createSupportKit>;
